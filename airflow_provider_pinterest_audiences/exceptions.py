@@ -1,0 +1,36 @@
+"""Errors raised by the provider: API failures and rejected arguments."""
+
+from __future__ import annotations
+
+from airflow.providers.common.compat.sdk import AirflowException
+
+
+class PinterestError(AirflowException):
+    """Base class of every error this provider raises."""
+
+
+class PinterestApiError(PinterestError):
+    """Pinterest answered with an error (or never answered usefully) for one operation.
+
+    Carries the HTTP status, Pinterest's error ``code`` and ``message`` and the operation name; never a
+    token, a secret or a record payload.
+    """
+
+    def __init__(
+        self, operation: str, status_code: int | None, code: int | None, message: str, *, hint: str = ""
+    ) -> None:
+        self.operation = operation
+        self.status_code = status_code
+        self.code = code
+        self.api_message = message
+        status = f"HTTP {status_code}" if status_code is not None else "no response"
+        text = f"Pinterest {operation} failed: {status}, code {code}: {message}"
+        super().__init__(f"{text}. {hint}" if hint else text)
+
+
+class PinterestInvalidArgumentError(PinterestError, ValueError):
+    """An operator or hook argument was rejected before any API call."""
+
+    def __init__(self, argument: str, problem: str) -> None:
+        self.argument = argument
+        super().__init__(f"Invalid argument {argument!r}: {problem}")

@@ -1,0 +1,93 @@
+"""What the provider reads from an Airflow ``pinterest`` connection."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
+
+DEFAULT_BASE_URL = "https://api.pinterest.com/v5"
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def normalise_base_url(host: str | None) -> str:
+    """The API base URL for a connection host: empty means Pinterest, ``http://`` only to loopback."""
+    raw = (host or "").strip()
+    if not raw:
+        return DEFAULT_BASE_URL
+    if "://" not in raw:
+        raw = f"https://{raw}"
+    parts = urlsplit(raw)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise PinterestInvalidArgumentError("host", f"expected an https:// API base URL, got {raw!r}")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise PinterestInvalidArgumentError(
+            "host",
+            f"plain http:// is only allowed to a loopback address (127.0.0.1, localhost, ::1), got "
+            f"{parts.hostname!r}; use https://",
+        )
+    path = parts.path.rstrip("/") or "/v5"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True, repr=False)
+class PinterestConnectionConfig:
+    """Settings of one Pinterest connection. ``repr`` is hidden: it holds secrets."""
+
+    conn_id: str
+    base_url: str
+    access_token: str | None
+    client_id: str | None
+    client_secret: str | None
+    refresh_token: str | None
+    ad_account_id: str | None
+    refresh_token_variable: str | None
+    continuous_refresh: bool
+
+    @classmethod
+    def from_fields(
+        cls, conn_id: str, host: str | None, password: str | None, extra: Mapping[str, Any]
+    ) -> PinterestConnectionConfig:
+        def text(key: str) -> str | None:
+            value = extra.get(key)
+            return str(value).strip() or None if value not in (None, "") else None
+
+        return cls(
+            conn_id=conn_id,
+            base_url=normalise_base_url(host),
+            access_token=(password or "").strip() or None,
+            client_id=text("client_id"),
+            client_secret=text("client_secret"),
+            refresh_token=text("refresh_token"),
+            ad_account_id=text("ad_account_id"),
+            refresh_token_variable=text("refresh_token_variable"),
+            continuous_refresh=_truthy(extra.get("continuous_refresh", False)),
+        )
+
+    @property
+    def can_refresh(self) -> bool:
+        return bool(
+            self.client_id and self.client_secret and (self.refresh_token or self.refresh_token_variable)
+        )
+
+    def __repr__(self) -> str:
+        return f"PinterestConnectionConfig(conn_id={self.conn_id!r}, base_url={self.base_url!r})"
+
+    def secrets(self) -> list[str]:
+        return [s for s in (self.access_token, self.client_secret, self.refresh_token) if s]

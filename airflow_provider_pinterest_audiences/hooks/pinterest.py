@@ -1,0 +1,682 @@
+"""Hooks over Pinterest's v5 audience endpoints: :class:`PinterestHook` (requests) for tasks and
+:class:`PinterestAsyncHook` (httpx) for triggers. Both drive the same I/O-free policy in ``call_flow``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import requests
+from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+from requests.adapters import HTTPAdapter
+
+from airflow_provider_pinterest_audiences.connection_form import (
+    legacy_form_widgets,
+    legacy_ui_field_behaviour,
+)
+from airflow_provider_pinterest_audiences.exceptions import PinterestApiError, PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.hooks.call_flow import (
+    FindExisting,
+    LoadStoredGrant,
+    PostToken,
+    Refresh,
+    Reply,
+    SaveGrant,
+    Send,
+    Sleep,
+    Step,
+    TransportFailure,
+    call_flow,
+    refresh_flow,
+)
+from airflow_provider_pinterest_audiences.hooks.connection_config import PinterestConnectionConfig
+from airflow_provider_pinterest_audiences.hooks.oauth import TokenGrant, TokenStore
+from airflow_provider_pinterest_audiences.hooks.retry_policy import RetryPolicy
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    import httpx
+
+log = logging.getLogger(__name__)
+
+JSON = dict[str, Any]
+PAGE_SIZE = 250
+MAX_AD_GROUPS_PER_UPDATE = 30
+_ID_PATTERN = re.compile(r"^\d{1,18}$")
+_sleep = time.sleep
+
+
+def require_id(argument: str, value: Any) -> str:
+    """``value`` as a Pinterest id string, or an error naming ``argument`` (before any HTTP call)."""
+    text = str(value).strip() if value is not None else ""
+    if not _ID_PATTERN.match(text):
+        raise PinterestInvalidArgumentError(argument, f"expected a numeric id of 1-18 digits, got {value!r}")
+    return text
+
+
+def _reply(response: requests.Response | httpx.Response) -> Reply:
+    """A :class:`Reply` from a requests or httpx response (both expose the same attributes)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"message": response.text[:200]}
+    return Reply(response.status_code, response.headers, body)
+
+
+class _PinterestHookBase(BaseHook):
+    """What both hooks share: connection metadata, configuration and the access token in use."""
+
+    conn_name_attr = "pinterest_conn_id"
+    default_conn_name = "pinterest_default"
+    conn_type = "pinterest"
+    hook_name = "Pinterest"
+
+    def __init__(
+        self,
+        pinterest_conn_id: str = default_conn_name,
+        *,
+        retry_policy: RetryPolicy | None = None,
+        timeout: tuple[float, float] = (10.0, 120.0),
+    ) -> None:
+        super().__init__()
+        self.pinterest_conn_id = pinterest_conn_id
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.timeout = timeout
+        self._config: PinterestConnectionConfig | None = None
+        self._access_token: str | None = None
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return legacy_ui_field_behaviour()
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        return legacy_form_widgets()
+
+    def _config_from(self, host: str | None, password: str | None, extra: Mapping[str, Any]) -> None:
+        config = PinterestConnectionConfig.from_fields(self.pinterest_conn_id, host, password, extra)
+        for secret in config.secrets():
+            mask_secret(secret)
+        self._config = config
+
+    @property
+    def _token_store(self) -> TokenStore | None:
+        name = self._config.refresh_token_variable if self._config else None
+        return TokenStore(name) if name else None
+
+    def _adopt_initial_token(self, stored: TokenGrant | None) -> bool:
+        """Choose the starting access token; False when a refresh is needed first."""
+        assert self._config is not None
+        if stored is not None and stored.access_token_usable():
+            self._use_token(stored.access_token)
+        elif self._config.access_token:
+            self._access_token = self._config.access_token
+        elif not self._config.can_refresh:
+            raise PinterestInvalidArgumentError(
+                "password",
+                f"connection {self.pinterest_conn_id!r} has no access token and no refresh credentials "
+                "(client_id, client_secret, refresh_token in the extra)",
+            )
+        return self._access_token is not None
+
+    def _use_token(self, access_token: str) -> None:
+        mask_secret(access_token)
+        self._access_token = access_token
+
+    def _adopt_grant(self, grant: TokenGrant) -> None:
+        if grant.refresh_token:
+            mask_secret(grant.refresh_token)
+        self._use_token(grant.access_token)
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._access_token}", "Accept": "application/json"}
+
+    def _url(self, path: str) -> str:
+        assert self._config is not None
+        return f"{self._config.base_url}{path}"
+
+    @property
+    def config(self) -> PinterestConnectionConfig:
+        """The connection's settings (loaded on first use)."""
+        if self._config is None:
+            raise RuntimeError("connection not loaded yet")
+        return self._config
+
+
+def account_path(ad_account_id: str, collection: str) -> str:
+    """``/ad_accounts/{id}/{collection}``, e.g. ``customer_lists``, ``audiences``, ``ad_groups``."""
+    return f"/ad_accounts/{require_id('ad_account_id', ad_account_id)}/{collection}"
+
+
+def customer_list_path(ad_account_id: str, customer_list_id: str) -> str:
+    return (
+        f"{account_path(ad_account_id, 'customer_lists')}/{require_id('customer_list_id', customer_list_id)}"
+    )
+
+
+def audience_path(ad_account_id: str, audience_id: str) -> str:
+    return f"{account_path(ad_account_id, 'audiences')}/{require_id('audience_id', audience_id)}"
+
+
+def ad_group_path(ad_account_id: str, ad_group_id: str) -> str:
+    return f"{account_path(ad_account_id, 'ad_groups')}/{require_id('ad_group_id', ad_group_id)}"
+
+
+def _request_never_sent(exc: requests.RequestException) -> bool:
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return type(reason).__name__ == "NewConnectionError"
+
+
+class PinterestHook(_PinterestHookBase):
+    """Synchronous client for Pinterest's audience endpoints, for use in tasks.
+
+    :param pinterest_conn_id: Airflow connection of type ``pinterest``.
+    :param retry_policy: how 429, 5xx and connection errors are retried.
+    :param timeout: (connect, read) timeouts in seconds.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._session: requests.Session | None = None
+
+    @property
+    def config(self) -> PinterestConnectionConfig:
+        if self._config is None:
+            conn = self.get_connection(self.pinterest_conn_id)
+            self._config_from(conn.host, conn.password, conn.extra_dejson)
+        return super().config
+
+    @property
+    def default_ad_account_id(self) -> str | None:
+        return self.config.ad_account_id
+
+    def get_conn(self) -> requests.Session:
+        """The pooled session every call of this hook goes through."""
+        if self._session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            self._session = session
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    # -- transport -------------------------------------------------------------------------------
+
+    def _call(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        find_existing: Callable[[], JSON | None] | None = None,
+        replay_safe: bool = True,
+    ) -> Any:
+        config = self.config
+        if self._access_token is None and not self._adopt_initial_token(self._load_stored_grant()):
+            self._refresh()
+        flow = call_flow(
+            operation,
+            self.retry_policy,
+            replay_safe=replay_safe,
+            can_refresh=config.can_refresh,
+            can_find_existing=find_existing is not None,
+        )
+        return self._drive(
+            flow, lambda: self._send(method, self._url(path), params, json_body), find_existing
+        )
+
+    def _send(
+        self, method: str, url: str, params: Mapping[str, Any] | None, json_body: Any
+    ) -> Reply | TransportFailure:
+        try:
+            response = self.get_conn().request(
+                method, url, params=params, json=json_body, headers=self._auth_headers(), timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            return TransportFailure(type(exc).__name__, maybe_applied=not _request_never_sent(exc))
+        return _reply(response)
+
+    def _drive(
+        self,
+        flow: Generator[Step, Any, Any],
+        send: Callable[[], Reply | TransportFailure] | None = None,
+        find_existing: Callable[[], JSON | None] | None = None,
+    ) -> Any:
+        result: Any = None
+        while True:
+            try:
+                step = flow.send(result)
+            except StopIteration as stop:
+                return stop.value
+            result = None
+            if isinstance(step, Send) and send is not None:
+                result = send()
+            elif isinstance(step, Sleep):
+                _sleep(step.seconds)
+            elif isinstance(step, Refresh):
+                self._refresh()
+            elif isinstance(step, FindExisting) and find_existing is not None:
+                result = find_existing()
+            elif isinstance(step, PostToken):
+                result = self._post_token(step)
+            elif isinstance(step, LoadStoredGrant):
+                result = self._load_stored_grant()
+            elif isinstance(step, SaveGrant) and self._token_store is not None:
+                self._token_store.save_if_newer(step.grant)
+
+    def _post_token(self, step: PostToken) -> Reply:
+        try:
+            response = self.get_conn().post(
+                step.request.url, data=step.request.data, headers=step.request.headers, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            raise PinterestApiError("oauth/token", None, None, type(exc).__name__) from None
+        return _reply(response)
+
+    def _load_stored_grant(self) -> TokenGrant | None:
+        store = self._token_store
+        return store.load() if store is not None else None
+
+    def _refresh(self) -> None:
+        grant = self._drive(refresh_flow(self.config, has_store=self._token_store is not None))
+        self._adopt_grant(grant)
+
+    def _paginate(self, operation: str, path: str, params: Mapping[str, Any] | None = None) -> Iterator[JSON]:
+        query: dict[str, Any] = {**(params or {}), "page_size": PAGE_SIZE}
+        while True:
+            page = self._call(operation, "GET", path, params=query)
+            yield from page.get("items") or []
+            bookmark = page.get("bookmark")
+            if not bookmark:
+                return
+            query["bookmark"] = bookmark
+
+    # -- customer lists --------------------------------------------------------------------------
+
+    def create_customer_list(
+        self, ad_account_id: str, *, name: str, records: str, list_type: str = "EMAIL"
+    ) -> JSON:
+        """Create a list with its first batch of records (one comma-joined string)."""
+        body = {"name": name, "records": records, "list_type": list_type}
+        created: JSON = self._call(
+            "customer_lists/create",
+            "POST",
+            account_path(ad_account_id, "customer_lists"),
+            json_body=body,
+            replay_safe=False,
+            find_existing=lambda: self.find_customer_list(ad_account_id, name),
+        )
+        return created
+
+    def get_customer_list(self, ad_account_id: str, customer_list_id: str) -> JSON:
+        found: JSON = self._call(
+            "customer_lists/get", "GET", customer_list_path(ad_account_id, customer_list_id)
+        )
+        return found
+
+    def update_customer_list(
+        self, ad_account_id: str, customer_list_id: str, *, operation_type: str, records: str
+    ) -> JSON:
+        """PATCH ``ADD`` or ``REMOVE`` one batch of records (replaying it is harmless)."""
+        if operation_type not in ("ADD", "REMOVE"):
+            raise PinterestInvalidArgumentError(
+                "operation_type", f"expected ADD or REMOVE, got {operation_type!r}"
+            )
+        updated: JSON = self._call(
+            "customer_lists/update",
+            "PATCH",
+            customer_list_path(ad_account_id, customer_list_id),
+            json_body={"operation_type": operation_type, "records": records},
+        )
+        return updated
+
+    def list_customer_lists(self, ad_account_id: str) -> Iterator[JSON]:
+        return self._paginate("customer_lists/list", account_path(ad_account_id, "customer_lists"))
+
+    def find_customer_list(self, ad_account_id: str, name: str) -> JSON | None:
+        """The oldest customer list with exactly this name, or ``None``."""
+        return _oldest(
+            (item for item in self.list_customer_lists(ad_account_id) if item.get("name") == name),
+            "created_time",
+        )
+
+    # -- audiences -------------------------------------------------------------------------------
+
+    def create_audience(
+        self,
+        ad_account_id: str,
+        *,
+        name: str,
+        audience_type: str,
+        rule: Mapping[str, Any],
+        description: str | None = None,
+    ) -> JSON:
+        body: JSON = {"name": name, "audience_type": audience_type, "rule": dict(rule)}
+        if description is not None:
+            body["description"] = description
+        created: JSON = self._call(
+            "audiences/create",
+            "POST",
+            account_path(ad_account_id, "audiences"),
+            json_body=body,
+            replay_safe=False,
+            find_existing=lambda: self.find_audience(ad_account_id, name, audience_type=audience_type),
+        )
+        return created
+
+    def get_audience(self, ad_account_id: str, audience_id: str) -> JSON:
+        found: JSON = self._call("audiences/get", "GET", audience_path(ad_account_id, audience_id))
+        return found
+
+    def update_audience(
+        self,
+        ad_account_id: str,
+        audience_id: str,
+        *,
+        name: str | None = None,
+        rule: Mapping[str, Any] | None = None,
+        description: str | None = None,
+    ) -> JSON:
+        body: JSON = {"operation_type": "UPDATE"}
+        for key, value in (("name", name), ("rule", rule), ("description", description)):
+            if value is not None:
+                body[key] = dict(value) if isinstance(value, Mapping) else value
+        updated: JSON = self._call(
+            "audiences/update", "PATCH", audience_path(ad_account_id, audience_id), json_body=body
+        )
+        return updated
+
+    def archive_audience(self, ad_account_id: str, audience_id: str) -> JSON:
+        """PATCH ``operation_type=REMOVE``: the audience becomes ARCHIVED."""
+        archived: JSON = self._call(
+            "audiences/update",
+            "PATCH",
+            audience_path(ad_account_id, audience_id),
+            json_body={"operation_type": "REMOVE"},
+        )
+        return archived
+
+    def list_audiences(self, ad_account_id: str, *, ownership_type: str | None = None) -> Iterator[JSON]:
+        params = {"ownership_type": ownership_type} if ownership_type else None
+        return self._paginate("audiences/list", account_path(ad_account_id, "audiences"), params)
+
+    def find_audience(
+        self,
+        ad_account_id: str,
+        name: str,
+        *,
+        audience_type: str | None = None,
+        include_archived: bool = False,
+    ) -> JSON | None:
+        """The oldest audience with this name (and type), skipping archived ones unless asked."""
+        return _oldest(
+            (
+                item
+                for item in self.list_audiences(ad_account_id)
+                if item.get("name") == name
+                and (audience_type is None or item.get("audience_type") == audience_type)
+                and (include_archived or item.get("status") != "ARCHIVED")
+            ),
+            "created_timestamp",
+        )
+
+    def share_audience_with_ad_accounts(
+        self,
+        ad_account_id: str,
+        *,
+        audience_id: str,
+        recipient_account_ids: Sequence[str],
+        operation_type: str,
+    ) -> JSON:
+        """Share (``operation_type="SHARE"``) or revoke (``"REVOKE"``) an audience with other ad accounts."""
+        body = {
+            "audience_id": require_id("audience_id", audience_id),
+            "recipient_account_ids": [require_id("recipient_account_ids", i) for i in recipient_account_ids],
+            "operation_type": operation_type,
+        }
+        shared: JSON = self._call(
+            "audiences/share_ad_accounts",
+            "PATCH",
+            f"{account_path(ad_account_id, 'audiences')}/ad_accounts/shared",
+            json_body=body,
+        )
+        return shared
+
+    def share_audience_with_businesses(
+        self,
+        ad_account_id: str,
+        *,
+        audience_id: str,
+        recipient_business_ids: Sequence[str],
+        operation_type: str,
+    ) -> JSON:
+        """Share or revoke an audience with businesses."""
+        body = {
+            "audience_id": require_id("audience_id", audience_id),
+            "recipient_business_ids": [
+                require_id("recipient_business_ids", i) for i in recipient_business_ids
+            ],
+            "operation_type": operation_type,
+        }
+        shared: JSON = self._call(
+            "audiences/share_businesses",
+            "PATCH",
+            f"{account_path(ad_account_id, 'audiences')}/businesses/shared",
+            json_body=body,
+        )
+        return shared
+
+    # -- ad groups -------------------------------------------------------------------------------
+
+    def get_ad_group(self, ad_account_id: str, ad_group_id: str) -> JSON:
+        found: JSON = self._call("ad_groups/get", "GET", ad_group_path(ad_account_id, ad_group_id))
+        return found
+
+    def list_ad_groups(
+        self,
+        ad_account_id: str,
+        *,
+        ad_group_ids: Sequence[str] | None = None,
+        campaign_ids: Sequence[str] | None = None,
+        entity_statuses: Sequence[str] | None = None,
+    ) -> Iterator[JSON]:
+        params: dict[str, Any] = {}
+        if ad_group_ids:
+            params["ad_group_ids"] = [require_id("ad_group_ids", i) for i in ad_group_ids]
+        if campaign_ids:
+            params["campaign_ids"] = [require_id("campaign_ids", i) for i in campaign_ids]
+        if entity_statuses:
+            params["entity_statuses"] = list(entity_statuses)
+        return self._paginate("ad_groups/list", account_path(ad_account_id, "ad_groups"), params)
+
+    def update_ad_groups(self, ad_account_id: str, ad_groups: Sequence[Mapping[str, Any]]) -> JSON:
+        """PATCH 1-30 ad groups. The answer's ``items`` may carry per-item ``exceptions``: check them."""
+        if not 1 <= len(ad_groups) <= MAX_AD_GROUPS_PER_UPDATE:
+            raise PinterestInvalidArgumentError(
+                "ad_groups", f"expected 1 to {MAX_AD_GROUPS_PER_UPDATE} ad groups, got {len(ad_groups)}"
+            )
+        for item in ad_groups:
+            require_id("ad_groups[].id", item.get("id"))
+        updated: JSON = self._call(
+            "ad_groups/update",
+            "PATCH",
+            account_path(ad_account_id, "ad_groups"),
+            json_body=[dict(i) for i in ad_groups],
+        )
+        return updated
+
+    def get_audience_sizing(self, ad_account_id: str, sizing_request: Mapping[str, Any]) -> JSON:
+        """Estimated reach of a targeting spec (``POST /ad_groups/audience_sizing``; read-only)."""
+        sizing: JSON = self._call(
+            "ad_groups/audience_sizing",
+            "POST",
+            f"{account_path(ad_account_id, 'ad_groups')}/audience_sizing",
+            json_body=dict(sizing_request),
+        )
+        return sizing
+
+    # -- connection test -------------------------------------------------------------------------
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Cheap authenticated read, for ``airflow connections test`` and the UI's Test button."""
+        try:
+            account = self.config.ad_account_id
+            if account:
+                self._call(
+                    "audiences/list", "GET", account_path(account, "audiences"), params={"page_size": 1}
+                )
+                return True, f"Connected to Pinterest; ad account {account} is readable."
+            self._call("ad_accounts/list", "GET", "/ad_accounts", params={"page_size": 1})
+            return True, "Connected to Pinterest."
+        except Exception as exc:
+            return False, str(exc)
+
+
+def _oldest(items: Iterator[JSON], time_key: str) -> JSON | None:
+    matches = list(items)
+    if len(matches) > 1:
+        log.warning("%d objects share that name; using the oldest.", len(matches))
+    return min(matches, key=lambda item: (item.get(time_key) or 0, int(item.get("id") or 0)), default=None)
+
+
+class PinterestAsyncHook(_PinterestHookBase):
+    """Async client (httpx) for triggers: one client for the hook's life, same auth and retry policy.
+
+    The connection is fetched with the async compat helper, never the sync ``get_connection()``.
+    Use as ``async with PinterestAsyncHook(conn_id) as hook: ...``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._client: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> PinterestAsyncHook:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def _load(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+            from airflow.providers.common.compat.connection import (
+                get_async_connection,
+                get_async_extra_dejson,
+            )
+
+            conn = await get_async_connection(self.pinterest_conn_id, hook=self)
+            self._config_from(conn.host, conn.password, await get_async_extra_dejson(conn))
+            connect, read = self.timeout
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(read, connect=connect))
+        return self._client
+
+    async def _call(self, operation: str, path: str) -> JSON:
+        client = await self._load()
+        if self._access_token is None and not self._adopt_initial_token(await self._load_stored_grant()):
+            await self._refresh()
+        flow = call_flow(
+            operation,
+            self.retry_policy,
+            replay_safe=True,
+            can_refresh=self.config.can_refresh,
+            can_find_existing=False,
+        )
+        result: JSON = await self._drive(flow, client, path)
+        return result
+
+    async def _drive(self, flow: Generator[Step, Any, Any], client: httpx.AsyncClient, path: str = "") -> Any:
+        import asyncio
+
+        import httpx
+
+        result: Any = None
+        while True:
+            try:
+                step = flow.send(result)
+            except StopIteration as stop:
+                return stop.value
+            result = None
+            if isinstance(step, Send):
+                try:
+                    response = await client.get(self._url(path), headers=self._auth_headers())
+                    result = _reply(response)
+                except httpx.TransportError as exc:
+                    result = TransportFailure(type(exc).__name__, maybe_applied=True)
+            elif isinstance(step, Sleep):
+                await asyncio.sleep(step.seconds)
+            elif isinstance(step, Refresh):
+                await self._refresh()
+            elif isinstance(step, PostToken):
+                try:
+                    response = await client.post(
+                        step.request.url, data=step.request.data, headers=step.request.headers
+                    )
+                except httpx.TransportError as exc:
+                    raise PinterestApiError("oauth/token", None, None, type(exc).__name__) from None
+                result = _reply(response)
+            elif isinstance(step, LoadStoredGrant):
+                result = await self._load_stored_grant()
+            elif isinstance(step, SaveGrant):
+                await self._save_grant(step.grant)
+
+    async def _load_stored_grant(self) -> TokenGrant | None:
+        from asgiref.sync import sync_to_async
+
+        store = self._token_store
+        if store is None:
+            return None
+        try:
+            return await sync_to_async(store.load)()
+        except Exception as exc:
+            log.warning(
+                "Cannot read Variable %r from here (%s); using the connection's token.",
+                store.variable_name,
+                exc,
+            )
+            return None
+
+    async def _save_grant(self, grant: TokenGrant) -> None:
+        from asgiref.sync import sync_to_async
+
+        store = self._token_store
+        if store is None:
+            return
+        try:
+            await sync_to_async(store.save_if_newer)(grant)
+        except Exception as exc:
+            log.error(
+                "Refreshed the Pinterest token in the triggerer but could not store it in Variable %r (%s); "
+                "the next task must refresh from the connection.",
+                store.variable_name,
+                exc,
+            )
+
+    async def _refresh(self) -> None:
+        client = await self._load()
+        grant = await self._drive(refresh_flow(self.config, has_store=self._token_store is not None), client)
+        self._adopt_grant(grant)
+
+    async def get_audience(self, ad_account_id: str, audience_id: str) -> JSON:
+        return await self._call("audiences/get", audience_path(ad_account_id, audience_id))
+
+    async def get_customer_list(self, ad_account_id: str, customer_list_id: str) -> JSON:
+        return await self._call("customer_lists/get", customer_list_path(ad_account_id, customer_list_id))
