@@ -1,0 +1,220 @@
+"""Rotating refresh tokens: the newest pair is kept in an Airflow Variable and reused across tasks."""
+
+from __future__ import annotations
+
+import logging
+import time
+from urllib.parse import parse_qs
+
+import pytest
+import responses
+
+from airflow_provider_pinterest_audiences.exceptions import PinterestApiError
+from airflow_provider_pinterest_audiences.hooks import call_flow
+from airflow_provider_pinterest_audiences.hooks.oauth import TokenGrant, TokenStore
+from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+from tests.conftest import ACCESS_TOKEN, AD_ACCOUNT_ID, MOCK_BASE_URL, REFRESH_TOKEN, connection_json
+
+AUDIENCE_URL = f"{MOCK_BASE_URL}/ad_accounts/{AD_ACCOUNT_ID}/audiences/42"
+TOKEN_URL = f"{MOCK_BASE_URL}/oauth/token"
+VARIABLE = "pinterest_tokens"
+UNAUTHORIZED = {"code": 2, "message": "Authentication failed."}
+
+
+class FakeVariables:
+    """A dict standing in for Airflow's Variable API (the e2e tests use the real one)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+        self.writes = 0
+
+    def get(self, key: str, default: object = None) -> object:
+        return self.values.get(key, default)
+
+    def set(self, key: str, value: str) -> None:
+        self.writes += 1
+        self.values[key] = value
+
+
+@pytest.fixture
+def variables(monkeypatch: pytest.MonkeyPatch) -> FakeVariables:
+    import airflow.providers.common.compat.sdk as sdk
+
+    fake = FakeVariables()
+    monkeypatch.setattr(sdk, "Variable", fake)
+    monkeypatch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", connection_json(refresh_token_variable=VARIABLE))
+    return fake
+
+
+def _grant_body(access: str, refresh: str, expires_in: int = 2592000) -> dict[str, object]:
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "expires_in": expires_in,
+        "token_type": "bearer",
+    }
+
+
+def _stored(variables: FakeVariables) -> TokenGrant:
+    grant = TokenGrant.from_json(variables.values[VARIABLE])
+    assert grant is not None
+    return grant
+
+
+@responses.activate
+def test_a_refresh_stores_the_rotated_pair_and_the_next_task_reuses_the_access_token(
+    variables: FakeVariables,
+) -> None:
+    responses.get(AUDIENCE_URL, status=401, json=UNAUTHORIZED)
+    responses.post(TOKEN_URL, json=_grant_body("access-2", "refresh-2"))
+    responses.get(AUDIENCE_URL, json={"id": "42"})
+
+    PinterestHook().get_audience(AD_ACCOUNT_ID, "42")
+
+    stored = _stored(variables)
+    assert (stored.access_token, stored.refresh_token) == ("access-2", "refresh-2")
+    assert stored.expires_at is not None
+    assert stored.expires_at == pytest.approx(time.time() + 2592000, abs=60)
+
+    responses.get(AUDIENCE_URL, json={"id": "42"})
+    PinterestHook().get_audience(AD_ACCOUNT_ID, "42")  # a second task
+
+    assert [c.request.method for c in responses.calls] == ["GET", "POST", "GET", "GET"]
+    assert responses.calls[3].request.headers["Authorization"] == "Bearer access-2"
+
+
+@responses.activate
+def test_the_stored_refresh_token_is_used_before_the_connection_one(variables: FakeVariables) -> None:
+    expired = TokenGrant(
+        "access-old", "refresh-stored", expires_at=time.time() - 10, issued_at=time.time() - 100
+    )
+    variables.values[VARIABLE] = expired.to_json()
+    responses.get(AUDIENCE_URL, status=401, json=UNAUTHORIZED)
+    responses.post(TOKEN_URL, json=_grant_body("access-3", "refresh-3"))
+    responses.get(AUDIENCE_URL, json={"id": "42"})
+
+    PinterestHook().get_audience(AD_ACCOUNT_ID, "42")
+
+    sent = parse_qs(responses.calls[1].request.body)
+    assert sent["refresh_token"] == ["refresh-stored"]
+    assert responses.calls[0].request.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}"
+    assert _stored(variables).refresh_token == "refresh-3"
+
+
+@responses.activate
+def test_an_access_token_close_to_expiry_is_not_reused(variables: FakeVariables) -> None:
+    almost = TokenGrant(
+        "access-almost", "refresh-a", expires_at=time.time() + 60, issued_at=time.time() - 100
+    )
+    variables.values[VARIABLE] = almost.to_json()
+    responses.get(AUDIENCE_URL, json={"id": "42"})
+
+    PinterestHook().get_audience(AD_ACCOUNT_ID, "42")
+
+    assert responses.calls[0].request.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}"
+
+
+@responses.activate
+def test_losing_a_refresh_race_adopts_the_winners_access_token(
+    variables: FakeVariables, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Task B refreshes with the token task A already rotated: it re-reads the store and uses A's grant."""
+    winner = TokenGrant(
+        "access-winner", "refresh-winner", expires_at=time.time() + 3600, issued_at=time.time()
+    )
+
+    def rejected_because_a_won(request: object) -> tuple[int, dict[str, str], str]:
+        variables.values[VARIABLE] = winner.to_json()
+        return 400, {}, '{"code": 1104, "message": "Invalid refresh token"}'
+
+    responses.get(AUDIENCE_URL, status=401, json=UNAUTHORIZED)
+    responses.add_callback(responses.POST, TOKEN_URL, callback=rejected_because_a_won)
+    responses.get(AUDIENCE_URL, json={"id": "42"})
+
+    PinterestHook().get_audience(AD_ACCOUNT_ID, "42")
+
+    assert [c.request.method for c in responses.calls] == ["GET", "POST", "GET"]
+    assert responses.calls[2].request.headers["Authorization"] == "Bearer access-winner"
+    assert _stored(variables).refresh_token == "refresh-winner"
+
+
+@responses.activate
+def test_losing_a_race_with_an_unusable_winner_retries_once_with_the_newer_refresh_token(
+    variables: FakeVariables,
+) -> None:
+    winner = TokenGrant("access-w", "refresh-w", expires_at=time.time() - 1, issued_at=time.time())
+
+    def rejected_because_a_won(request: object) -> tuple[int, dict[str, str], str]:
+        variables.values[VARIABLE] = winner.to_json()
+        return 400, {}, '{"code": 1104, "message": "Invalid refresh token"}'
+
+    responses.get(AUDIENCE_URL, status=401, json=UNAUTHORIZED)
+    responses.add_callback(responses.POST, TOKEN_URL, callback=rejected_because_a_won)
+    responses.post(TOKEN_URL, json=_grant_body("access-4", "refresh-4"))
+    responses.get(AUDIENCE_URL, json={"id": "42"})
+
+    PinterestHook().get_audience(AD_ACCOUNT_ID, "42")
+
+    assert parse_qs(responses.calls[2].request.body)["refresh_token"] == ["refresh-w"]
+    assert _stored(variables).refresh_token == "refresh-4"
+
+
+def test_an_older_grant_never_overwrites_a_newer_one(variables: FakeVariables) -> None:
+    store = TokenStore(VARIABLE)
+    newer = TokenGrant("a-new", "r-new", expires_at=None, issued_at=200.0)
+    older = TokenGrant("a-old", "r-old", expires_at=None, issued_at=100.0)
+
+    assert store.save_if_newer(newer)
+    assert not store.save_if_newer(older)
+    assert _stored(variables).refresh_token == "r-new"
+    assert variables.writes == 1
+
+
+@responses.activate
+def test_without_a_variable_a_rotation_warns_once_naming_the_setting(
+    pinterest_conn: None, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(call_flow, "_warned_conn_ids", set())
+    for _ in range(2):
+        responses.get(AUDIENCE_URL, status=401, json=UNAUTHORIZED)
+        responses.post(TOKEN_URL, json=_grant_body("access-5", "refresh-5"))
+        responses.get(AUDIENCE_URL, json={"id": "42"})
+    caplog.set_level(logging.WARNING)
+
+    PinterestHook().get_audience(AD_ACCOUNT_ID, "42")
+    PinterestHook().get_audience(AD_ACCOUNT_ID, "42")
+
+    warnings = [r.getMessage() for r in caplog.records if "not kept" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "refresh_token_variable" in warnings[0]
+
+
+@responses.activate
+def test_a_used_refresh_token_without_a_variable_fails_saying_what_to_configure(pinterest_conn: None) -> None:
+    responses.get(AUDIENCE_URL, status=401, json=UNAUTHORIZED)
+    responses.post(TOKEN_URL, status=400, json={"code": 1104, "message": "Invalid refresh token"})
+
+    with pytest.raises(PinterestApiError) as raised:
+        PinterestHook().get_audience(AD_ACCOUNT_ID, "42")
+
+    message = str(raised.value)
+    assert "rotates refresh tokens" in message
+    assert "'refresh_token_variable'" in message
+    assert REFRESH_TOKEN not in message
+
+
+@responses.activate
+def test_continuous_refresh_is_sent_when_the_extra_asks_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PINTEREST_DEFAULT", connection_json(password=None, continuous_refresh=True)
+    )
+    responses.post(TOKEN_URL, json=_grant_body("access-6", "refresh-6"))
+    responses.get(AUDIENCE_URL, json={"id": "42"})
+
+    PinterestHook().get_audience(AD_ACCOUNT_ID, "42")
+
+    assert parse_qs(responses.calls[0].request.body) == {
+        "grant_type": ["refresh_token"],
+        "refresh_token": [REFRESH_TOKEN],
+        "continuous_refresh": ["true"],
+    }
