@@ -443,18 +443,7 @@ class PinterestHook(_PinterestHookBase):
         operation_type: str,
     ) -> JSON:
         """Share (``operation_type="SHARE"``) or revoke (``"REVOKE"``) an audience with other ad accounts."""
-        body = {
-            "audience_id": require_id("audience_id", audience_id),
-            "recipient_account_ids": [require_id("recipient_account_ids", i) for i in recipient_account_ids],
-            "operation_type": operation_type,
-        }
-        shared: JSON = self._call(
-            "audiences/share_ad_accounts",
-            "PATCH",
-            f"{account_path(ad_account_id, 'audiences')}/ad_accounts/shared",
-            json_body=body,
-        )
-        return shared
+        return self._share(ad_account_id, audience_id, "ad_accounts", recipient_account_ids, operation_type)
 
     def share_audience_with_businesses(
         self,
@@ -465,17 +454,32 @@ class PinterestHook(_PinterestHookBase):
         operation_type: str,
     ) -> JSON:
         """Share or revoke an audience with businesses."""
+        return self._share(ad_account_id, audience_id, "businesses", recipient_business_ids, operation_type)
+
+    def _share(
+        self,
+        ad_account_id: str,
+        audience_id: str,
+        recipient_kind: str,
+        recipient_ids: Sequence[str],
+        operation_type: str,
+    ) -> JSON:
+        recipients_key = (
+            "recipient_account_ids" if recipient_kind == "ad_accounts" else "recipient_business_ids"
+        )
+        if operation_type not in ("SHARE", "REVOKE"):
+            raise PinterestInvalidArgumentError(
+                "operation_type", f"expected SHARE or REVOKE, got {operation_type!r}"
+            )
         body = {
             "audience_id": require_id("audience_id", audience_id),
-            "recipient_business_ids": [
-                require_id("recipient_business_ids", i) for i in recipient_business_ids
-            ],
+            recipients_key: [require_id(recipients_key, i) for i in recipient_ids],
             "operation_type": operation_type,
         }
         shared: JSON = self._call(
-            "audiences/share_businesses",
+            f"audiences/share_{recipient_kind}",
             "PATCH",
-            f"{account_path(ad_account_id, 'audiences')}/businesses/shared",
+            f"{account_path(ad_account_id, 'audiences')}/{recipient_kind}/shared",
             json_body=body,
         )
         return shared

@@ -1,0 +1,257 @@
+"""The Pinterest API v5 routes the emulator serves (mounted under ``/v5``).
+
+Bodies are read once and checked by hand, so that every 400 is Pinterest's ``{code, message}`` naming
+the field, and a 1 MB customer-list batch costs little more than a ``split``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from .errors import bad_request, unauthorized
+from .pagination import parse_page
+from .settings import EmulatorSettings
+from .state import EmulatorState
+from .validation import (
+    AD_GROUP_STATUSES,
+    CREATABLE_AUDIENCE_TYPES,
+    LIST_TYPES,
+    ad_group_updates,
+    choice,
+    expect_object,
+    id_array,
+    optional_string,
+    parse_json,
+    parse_records,
+    path_id,
+    query_values,
+    reject_unknown,
+    require_string,
+    string_value,
+    targeting_spec,
+    validate_rule,
+)
+
+_OAUTH_FIELDS = ("grant_type", "refresh_token", "scope", "continuous_refresh")
+_SIZING_FIELDS = (
+    "auto_targeting_enabled",
+    "creative_types",
+    "keywords",
+    "placement_group",
+    "product_group_ids",
+    "targeting_spec",
+)
+
+
+def ok(content: Any) -> JSONResponse:
+    """A 200 JSON answer."""
+    return JSONResponse(content)
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    return expect_object(parse_json(await request.body()), "The request body")
+
+
+def _client_authenticated(header: str | None, settings: EmulatorSettings) -> bool:
+    """HTTP Basic ``client_id:client_secret`` check for the token endpoint."""
+    scheme, _, encoded = (header or "").partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        client_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return hmac.compare_digest(client_id, settings.client_id) and hmac.compare_digest(
+        secret, settings.client_secret
+    )
+
+
+def _ownership(request: Request) -> str:
+    value = request.query_params.get("ownership_type", "OWNED")
+    if value not in ("OWNED", "RECEIVED"):
+        raise bad_request(f"ownership_type must be OWNED or RECEIVED, got {value!r}.")
+    return value
+
+
+def pinterest_router(state: EmulatorState) -> APIRouter:
+    """Every Pinterest endpoint the emulator implements, bound to ``state``."""
+    router = APIRouter(prefix="/v5")
+    lists_path = "/ad_accounts/{ad_account_id}/customer_lists"
+    audiences_path = "/ad_accounts/{ad_account_id}/audiences"
+    ad_groups_path = "/ad_accounts/{ad_account_id}/ad_groups"
+
+    @router.post("/oauth/token")
+    async def oauth_token(request: Request) -> JSONResponse:
+        settings = state.settings
+        if not _client_authenticated(request.headers.get("authorization"), settings):
+            raise unauthorized()
+        if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            raise bad_request("The token request must be form-encoded (application/x-www-form-urlencoded).")
+        try:
+            form = parse_qs((await request.body()).decode(), keep_blank_values=True)
+        except UnicodeDecodeError:
+            raise bad_request("The token request body is not valid UTF-8.") from None
+        reject_unknown(form, _OAUTH_FIELDS)
+        fields = {key: values[-1] for key, values in form.items()}
+        grant_type = fields.get("grant_type")
+        if grant_type != "refresh_token":
+            raise bad_request(
+                f"grant_type must be refresh_token (the only grant the emulator serves), got {grant_type!r}."
+            )
+        refresh_token = fields.get("refresh_token")
+        if not refresh_token:
+            raise bad_request("refresh_token is required.")
+        if fields.get("continuous_refresh", "true").lower() not in ("true", "false"):
+            raise bad_request("continuous_refresh must be true or false.")
+        return ok(state.tokens.refresh(refresh_token, fields.get("scope"), settings, state.now()))
+
+    # -- customer lists ----------------------------------------------------------------------------
+
+    @router.post(lists_path)
+    async def create_customer_list(ad_account_id: str, request: Request) -> JSONResponse:
+        account = path_id(ad_account_id, "ad_account_id")
+        body = await _json_object(request)
+        reject_unknown(body, ("name", "records", "list_type"))
+        name = require_string(body, "name")
+        list_type = choice(body, "list_type", LIST_TYPES, default="EMAIL")
+        records = parse_records(body.get("records"))
+        return ok(state.create_customer_list(account, name, list_type, records))
+
+    @router.get(lists_path)
+    async def list_customer_lists(ad_account_id: str, request: Request) -> JSONResponse:
+        account = path_id(ad_account_id, "ad_account_id")
+        items, bookmark = state.list_customer_lists(account, parse_page(request.query_params))
+        return ok({"items": items, "bookmark": bookmark})
+
+    @router.get(lists_path + "/{customer_list_id}")
+    async def get_customer_list(ad_account_id: str, customer_list_id: str) -> JSONResponse:
+        account = path_id(ad_account_id, "ad_account_id")
+        list_id = path_id(customer_list_id, "customer_list_id")
+        return ok(state.get_customer_list(account, list_id))
+
+    @router.patch(lists_path + "/{customer_list_id}")
+    async def update_customer_list(
+        ad_account_id: str, customer_list_id: str, request: Request
+    ) -> JSONResponse:
+        account = path_id(ad_account_id, "ad_account_id")
+        list_id = path_id(customer_list_id, "customer_list_id")
+        body = await _json_object(request)
+        reject_unknown(body, ("operation_type", "records"))
+        operation = choice(body, "operation_type", ("ADD", "REMOVE"))
+        records = parse_records(body.get("records"))
+        return ok(state.update_customer_list(account, list_id, operation, records))
+
+    # -- audiences ---------------------------------------------------------------------------------
+
+    def _body_account(body: dict[str, Any], account: str) -> None:
+        if body.get("ad_account_id", account) != account:
+            raise bad_request(f"ad_account_id in the body must be the ad account of the URL, {account}.")
+
+    @router.post(audiences_path)
+    async def create_audience(ad_account_id: str, request: Request) -> JSONResponse:
+        account = path_id(ad_account_id, "ad_account_id")
+        body = await _json_object(request)
+        reject_unknown(body, ("audience_type", "name", "rule", "description", "ad_account_id"))
+        if body.get("audience_type") == "PERSONA":
+            raise bad_request(
+                "audience_type PERSONA cannot be created through the API: "
+                "persona audiences are made by Pinterest."
+            )
+        audience_type = choice(body, "audience_type", CREATABLE_AUDIENCE_TYPES)
+        name = require_string(body, "name")
+        if body.get("rule") is None:
+            raise bad_request("rule is required.")
+        rule = validate_rule(audience_type, body["rule"])
+        description = optional_string(body, "description")
+        _body_account(body, account)
+        return ok(state.create_audience(account, audience_type, name, rule, description))
+
+    @router.get(audiences_path)
+    async def list_audiences(ad_account_id: str, request: Request) -> JSONResponse:
+        account = path_id(ad_account_id, "ad_account_id")
+        page = parse_page(request.query_params)
+        items, bookmark = state.list_audiences(account, page, _ownership(request))
+        return ok({"items": items, "bookmark": bookmark})
+
+    @router.get(audiences_path + "/{audience_id}")
+    async def get_audience(ad_account_id: str, audience_id: str) -> JSONResponse:
+        account = path_id(ad_account_id, "ad_account_id")
+        return ok(state.get_audience(account, path_id(audience_id, "audience_id")))
+
+    @router.patch(audiences_path + "/{audience_id}")
+    async def update_audience(ad_account_id: str, audience_id: str, request: Request) -> JSONResponse:
+        account = path_id(ad_account_id, "ad_account_id")
+        target = path_id(audience_id, "audience_id")
+        body = await _json_object(request)
+        reject_unknown(body, ("name", "rule", "description", "operation_type", "ad_account_id"))
+        operation = choice(body, "operation_type", ("UPDATE", "REMOVE"), default="UPDATE")
+        if "name" in body:
+            string_value(body["name"], "name")
+        optional_string(body, "description")
+        _body_account(body, account)
+        changes: dict[str, Any] = {key: body[key] for key in ("name", "rule", "description") if key in body}
+        return ok(state.update_audience(account, target, operation, changes))
+
+    async def _share(ad_account_id: str, request: Request, businesses: bool) -> JSONResponse:
+        account = path_id(ad_account_id, "ad_account_id")
+        body = await _json_object(request)
+        key = "recipient_business_ids" if businesses else "recipient_account_ids"
+        reject_unknown(body, ("audience_id", "operation_type", key))
+        audience_id = require_string(body, "audience_id")
+        path_id(audience_id, "audience_id")
+        operation = choice(body, "operation_type", ("SHARE", "REVOKE"))
+        if key not in body:
+            raise bad_request(f"{key} is required.")
+        recipients = id_array(body[key], key)
+        return ok(state.share_audience(account, audience_id, operation, recipients, businesses))
+
+    @router.patch(audiences_path + "/ad_accounts/shared")
+    async def share_with_accounts(ad_account_id: str, request: Request) -> JSONResponse:
+        return await _share(ad_account_id, request, businesses=False)
+
+    @router.patch(audiences_path + "/businesses/shared")
+    async def share_with_businesses(ad_account_id: str, request: Request) -> JSONResponse:
+        return await _share(ad_account_id, request, businesses=True)
+
+    # -- ad groups ---------------------------------------------------------------------------------
+
+    @router.get(ad_groups_path)
+    async def list_ad_groups(ad_account_id: str, request: Request) -> JSONResponse:
+        account = path_id(ad_account_id, "ad_account_id")
+        query = request.query_params
+        page = parse_page(query)
+        ad_group_ids = query_values(query.getlist("ad_group_ids"), "ad_group_ids")
+        campaign_ids = query_values(query.getlist("campaign_ids"), "campaign_ids")
+        statuses = query_values(query.getlist("entity_statuses"), "entity_statuses", AD_GROUP_STATUSES)
+        items, bookmark = state.list_ad_groups(
+            account, page, ad_group_ids, campaign_ids, statuses or ["ACTIVE", "PAUSED"]
+        )
+        return ok({"items": items, "bookmark": bookmark})
+
+    @router.patch(ad_groups_path)
+    async def update_ad_groups(ad_account_id: str, request: Request) -> JSONResponse:
+        account = path_id(ad_account_id, "ad_account_id")
+        updates = ad_group_updates(parse_json(await request.body()), account)
+        return ok({"items": state.update_ad_groups(account, updates)})
+
+    @router.post(ad_groups_path + "/audience_sizing")
+    async def audience_sizing(ad_account_id: str, request: Request) -> JSONResponse:
+        account = path_id(ad_account_id, "ad_account_id")
+        body = await _json_object(request)
+        reject_unknown(body, _SIZING_FIELDS)
+        spec = targeting_spec(body.get("targeting_spec") or {}, "targeting_spec")
+        return ok(state.audience_sizing(account, spec))
+
+    @router.get(ad_groups_path + "/{ad_group_id}")
+    async def get_ad_group(ad_account_id: str, ad_group_id: str) -> JSONResponse:
+        account = path_id(ad_account_id, "ad_account_id")
+        return ok(state.get_ad_group(account, path_id(ad_group_id, "ad_group_id")))
+
+    return router
