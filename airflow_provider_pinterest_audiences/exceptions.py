@@ -24,7 +24,7 @@ class PinterestApiError(PinterestError):
         self.code = code
         self.api_message = message
         status = f"HTTP {status_code}" if status_code is not None else "no response"
-        text = f"Pinterest {operation} failed: {status}, code {code}: {message}"
+        text = f"Pinterest {operation} failed: {status}, code {code}: {message.rstrip('.')}"
         super().__init__(f"{text}. {hint}" if hint else text)
 
 

@@ -112,6 +112,11 @@ def pinterest_router(state: EmulatorState) -> APIRouter:
             raise bad_request("continuous_refresh must be true or false.")
         return ok(state.tokens.refresh(refresh_token, fields.get("scope"), settings, state.now()))
 
+    @router.get("/ad_accounts")
+    async def list_ad_accounts(request: Request) -> JSONResponse:
+        items, bookmark = state.list_ad_accounts(parse_page(request.query_params))
+        return ok({"items": items, "bookmark": bookmark})
+
     # -- customer lists ----------------------------------------------------------------------------
 
     @router.post(lists_path)

@@ -134,6 +134,14 @@ class EmulatorState:
             self._accounts[ad_account_id] = account
         return account
 
+    def list_ad_accounts(self, page: PageRequest) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the ad accounts the token can see (every account touched so far)."""
+        with self._lock:
+            chunk, bookmark = paginate(sorted(self._accounts), page, lambda account_id: account_id)
+            return [
+                {"id": account_id, "name": f"Emulated ad account {account_id}"} for account_id in chunk
+            ], bookmark
+
     # -- customer lists ----------------------------------------------------------------------------
 
     def _customer_list(self, ad_account_id: str, list_id: str) -> CustomerList:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Iterator
 
@@ -13,6 +14,7 @@ from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
 from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
 from airflow_provider_pinterest_audiences.exceptions import PinterestApiError
 from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestAsyncHook, PinterestHook
+from tests.openapi_spec import require_spec, validate_response
 
 ACCOUNT = EmulatorSettings().ad_account_id
 
@@ -22,11 +24,18 @@ def hashes(count: int, salt: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
+def server() -> Iterator[EmulatorServer]:
     settings = EmulatorSettings(clock_speed=20.0, rotate_refresh_tokens=True)
-    with EmulatorServer(settings, host="127.0.0.1", port=0) as server, pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", server.connection_json())
-        yield server
+    with EmulatorServer(settings, host="127.0.0.1", port=0) as running, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", running.connection_json())
+        yield running
+
+
+@pytest.fixture
+def emulator(server: EmulatorServer) -> EmulatorServer:
+    """The module's emulator, reset to its seeded state (tokens included) before each test."""
+    control(server, "reset", {})
+    return server
 
 
 def control(server: EmulatorServer, path: str, body: dict[str, object] | None = None) -> dict[str, object]:
@@ -105,7 +114,6 @@ def test_refreshes_after_an_injected_expiry_and_follows_rotation(emulator: Emula
 
 
 def test_a_fresh_hook_with_the_used_refresh_token_fails_clearly(emulator: EmulatorServer) -> None:
-    control(emulator, "reset", {})
     control(emulator, "expire_tokens", {})
     list(
         PinterestHook().list_customer_lists(ACCOUNT)
@@ -129,3 +137,33 @@ async def test_async_hook_polls_through_faults_and_expiry() -> None:
             again = await hook.get_customer_list(ACCOUNT, listing["id"])
         assert fetched["id"] == again["id"] == listing["id"]
         assert control(server, "tokens")["refreshes"] == 1
+
+
+def test_test_connection_with_and_without_a_default_ad_account(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert PinterestHook().test_connection() == (
+        True,
+        f"Connected to Pinterest; ad account {ACCOUNT} is readable.",
+    )
+    without_account = json.loads(emulator.connection_json())
+    del without_account["extra"]["ad_account_id"]
+    monkeypatch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", json.dumps(without_account))
+    assert PinterestHook().test_connection() == (True, "Connected to Pinterest.")
+    wrong_token = {**without_account, "password": "wrong", "extra": {}}
+    monkeypatch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", json.dumps(wrong_token))
+    ok, message = PinterestHook().test_connection()
+    assert not ok
+    assert "HTTP 401" in message
+
+
+def test_ad_accounts_listing_matches_the_spec(emulator: EmulatorServer) -> None:
+    require_spec()
+    response = requests.get(
+        f"{emulator.base_url}/ad_accounts",
+        params={"page_size": 1},
+        headers={"Authorization": f"Bearer {EmulatorSettings().access_token}"},
+        timeout=10,
+    )
+    validate_response(response.request, response)
+    assert response.json()["items"][0]["id"] == ACCOUNT
