@@ -1,14 +1,24 @@
 # Two commands for a new user: `make demo` and `make test`. Every install step happens here.
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
-VENV := .venv
 RUN := $(UV) run --frozen --no-sync
+AIRFLOW2_VENV := .venv-airflow2
+AIRFLOW2_PYTHON := $(AIRFLOW2_VENV)/bin/python
+PYTEST_FLAGS := -q -p no:cacheprovider -ra
 
-.PHONY: install demo test lint typecheck unit
+.PHONY: install install-airflow2 install-browser demo test lint typecheck test-airflow3 test-airflow2 test-browser
 
-install: ## uv (bootstrapped through pip) and the locked dev environment
+install: ## uv (bootstrapped through pip) and the locked dev environment (Airflow 3)
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv>=0.5"
 	@$(UV) sync --frozen --quiet
+
+install-airflow2: install ## a second environment pinned to Airflow 2.11
+	@$(UV) venv --quiet --allow-existing --python 3.11 $(AIRFLOW2_VENV)
+	@$(UV) pip sync --quiet --python $(AIRFLOW2_PYTHON) constraints/airflow-2.11.txt
+	@$(UV) pip install --quiet --python $(AIRFLOW2_PYTHON) --no-deps -e .
+
+install-browser: ## Debian's Chromium for the browser tests (never a browser download)
+	@bash scripts/install_browser.sh
 
 demo: install ## the emulator plus every example DAG under `airflow dags test`
 	@$(RUN) python scripts/demo.py
@@ -20,7 +30,13 @@ lint: install
 typecheck: install
 	@$(RUN) mypy
 
-unit: install
-	@$(RUN) pytest -q -p no:cacheprovider
+test-airflow3: install
+	@$(RUN) pytest $(PYTEST_FLAGS) -m "not browser"
 
-test: lint typecheck unit ## every check CI runs
+test-airflow2: install-airflow2
+	@$(AIRFLOW2_PYTHON) -m pytest $(PYTEST_FLAGS) -m "not browser and not airflow3_only"
+
+test-browser: install install-browser
+	@$(RUN) pytest $(PYTEST_FLAGS) -m browser tests/browser
+
+test: lint typecheck test-airflow3 test-airflow2 test-browser ## every check CI runs

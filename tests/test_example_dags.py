@@ -1,0 +1,69 @@
+"""Every example DAG imports cleanly: no import errors, no warnings, the expected tasks."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+EXAMPLE_DAGS = Path(__file__).resolve().parents[1] / "example_dags"
+EXPECTED_TASKS = {
+    "pinterest_customer_list_audience": {
+        "upload_customers",
+        "create_customer_audience",
+        "wait_for_customer_audience",
+        "create_actalike_audience",
+        "target_ad_group",
+    },
+    "pinterest_site_visitor_audience": {
+        "create_checkout_visitors",
+        "wait_for_visitors",
+        "create_visitor_actalike",
+    },
+    "pinterest_engagement_audience": {"create_engagers"},
+    "pinterest_nightly_customer_sync": {"mirror_crm_customers"},
+    "pinterest_sharded_upload": {
+        "split_into_shards",
+        "remaining",
+        "create_list_from_first_shard",
+        "upload_shard",
+        "create_sharded_audience",
+        "wait_for_sharded_audience",
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def dag_bag() -> object:
+    from airflow.models.dagbag import DagBag
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bag = DagBag(dag_folder=str(EXAMPLE_DAGS), include_examples=False)
+    ours = [
+        w
+        for w in caught
+        if "example_dags" in str(w.filename) or "airflow_provider_pinterest" in str(w.filename)
+    ]
+    assert not ours, [f"{w.filename}:{w.lineno}: {w.message}" for w in ours]
+    return bag
+
+
+def test_no_import_errors(dag_bag: object) -> None:
+    assert dag_bag.import_errors == {}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_TASKS))
+def test_dag_has_its_tasks(dag_bag: object, dag_id: str) -> None:
+    dag = dag_bag.get_dag(dag_id)  # type: ignore[attr-defined]
+    assert dag is not None
+    assert set(dag.task_ids) == EXPECTED_TASKS[dag_id]
+    assert {"pinterest", "example"} <= set(dag.tags)
+
+
+def test_nightly_sync_is_daily_and_publishes_an_asset(dag_bag: object) -> None:
+    dag = dag_bag.get_dag("pinterest_nightly_customer_sync")  # type: ignore[attr-defined]
+    task = dag.get_task("mirror_crm_customers")
+    assert [outlet.uri for outlet in task.outlets] == ["pinterest://customer_lists/crm_nightly_mirror"]
+    assert task.mode == "mirror"
