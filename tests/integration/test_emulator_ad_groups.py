@@ -2,44 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 
-from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
-from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
-from tests.openapi_spec import require_spec, validate_request, validate_response
+from tests.integration.emulator_api import ACCOUNT, Api, api_fixture, server_fixture
 
-TIMEOUT = 10
-ACCOUNT = "549755885175"
 AD_GROUPS = f"/ad_accounts/{ACCOUNT}/ad_groups"
 SIZING = f"{AD_GROUPS}/audience_sizing"
 
 
-class Api:
-    """Requests to one emulator; every Pinterest answer is checked against the official spec."""
-
-    def __init__(self, server: EmulatorServer) -> None:
-        self.server = server
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {server.settings.access_token}"
-
-    def call(self, method: str, path: str, expect: int = 200, **kwargs: Any) -> requests.Response:
-        response = self.session.request(method, self.server.base_url + path, **kwargs)
-        assert response.status_code == expect, response.text
-        if expect < 400:
-            validate_request(response.request)
-        validate_response(response.request, response)
-        return response
-
-    def control(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = requests.request(
-            method, f"{self.server.root_url}/_emulator{path}", timeout=TIMEOUT, **kwargs
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
+class AdGroupApi(Api):
+    """The shared client plus the requests these tests make again and again."""
 
     def engagement_audience(self, name: str = "engaged") -> str:
         body = {"audience_type": "ENGAGEMENT", "name": name, "rule": {"engagement_type": "click"}}
@@ -49,21 +23,11 @@ class Api:
         return self.call("GET", AD_GROUPS, params=params).json()["items"]  # type: ignore[no-any-return]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    require_spec()
-    with EmulatorServer(EmulatorSettings()) as running:
-        yield running
+server = server_fixture()
+api = api_fixture(AdGroupApi)
 
 
-@pytest.fixture
-def api(server: EmulatorServer) -> Api:
-    client = Api(server)
-    client.control("POST", "/reset")
-    return client
-
-
-def test_three_seeded_ad_groups_with_realistic_targeting(api: Api) -> None:
+def test_three_seeded_ad_groups_with_realistic_targeting(api: AdGroupApi) -> None:
     groups = api.groups()
     assert len(groups) == 3
     assert {g["status"] for g in groups} == {"ACTIVE", "PAUSED"}
@@ -74,7 +38,7 @@ def test_three_seeded_ad_groups_with_realistic_targeting(api: Api) -> None:
     assert one == groups[0]
 
 
-def test_each_account_gets_its_own_seeded_groups(api: Api) -> None:
+def test_each_account_gets_its_own_seeded_groups(api: AdGroupApi) -> None:
     other = [g["id"] for g in api.call("GET", "/ad_accounts/42/ad_groups").json()["items"]]
     mine = [g["id"] for g in api.groups()]
     assert len(other) == 3
@@ -82,7 +46,7 @@ def test_each_account_gets_its_own_seeded_groups(api: Api) -> None:
     api.call("GET", f"{AD_GROUPS}/{other[0]}", expect=404)
 
 
-def test_filters_and_pagination(api: Api) -> None:
+def test_filters_and_pagination(api: AdGroupApi) -> None:
     groups = api.groups()
     active = api.groups(entity_statuses=["ACTIVE"])
     assert [g["id"] for g in active] == [g["id"] for g in groups if g["status"] == "ACTIVE"]
@@ -100,7 +64,7 @@ def test_filters_and_pagination(api: Api) -> None:
     assert "entity_statuses" in bad["message"]
 
 
-def test_patch_replaces_fields_and_targeting_wholesale(api: Api) -> None:
+def test_patch_replaces_fields_and_targeting_wholesale(api: AdGroupApi) -> None:
     group = api.groups()[0]
     audience = api.engagement_audience()
     spec = {"GEO": ["US"], "AUDIENCE_INCLUDE": [audience]}
@@ -120,7 +84,7 @@ def test_patch_replaces_fields_and_targeting_wholesale(api: Api) -> None:
     assert paused["items"][0]["data"]["summary_status"] == "PAUSED"
 
 
-def test_patch_reports_per_item_exceptions_and_leaves_failed_items_alone(api: Api) -> None:
+def test_patch_reports_per_item_exceptions_and_leaves_failed_items_alone(api: AdGroupApi) -> None:
     first, second, third = api.groups()
     archived = api.engagement_audience("gone")
     api.call("PATCH", f"/ad_accounts/{ACCOUNT}/audiences/{archived}", json={"operation_type": "REMOVE"})
@@ -159,13 +123,13 @@ def test_patch_reports_per_item_exceptions_and_leaves_failed_items_alone(api: Ap
         ([{"id": "1", "budget": 5}], "[0].budget"),
     ],
 )
-def test_patch_rejects_malformed_bodies(api: Api, body: Any, field: str) -> None:
+def test_patch_rejects_malformed_bodies(api: AdGroupApi, body: Any, field: str) -> None:
     error = api.call("PATCH", AD_GROUPS, expect=400, json=body).json()
     assert error["code"] == 1
     assert field in error["message"]
 
 
-def test_audience_sizing_is_deterministic_and_uses_audience_sizes(api: Api) -> None:
+def test_audience_sizing_is_deterministic_and_uses_audience_sizes(api: AdGroupApi) -> None:
     body = {"targeting_spec": {"GEO": ["US"], "AGE_BUCKET": ["25-34"]}, "placement_group": "ALL"}
     first = api.call("POST", SIZING, json=body).json()
     assert api.call("POST", SIZING, json=body).json() == first

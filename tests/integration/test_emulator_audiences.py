@@ -4,45 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 
 from airflow_provider_pinterest_audiences.emulator.models import record_matches
-from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
-from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
-from tests.openapi_spec import require_spec, validate_request, validate_response
+from tests.integration.emulator_api import ACCOUNT, Api, api_fixture, server_fixture
 
-TIMEOUT = 10
-ACCOUNT = "549755885175"
 OTHER = "777000111"
 AUDIENCES = f"/ad_accounts/{ACCOUNT}/audiences"
 
 
-class Api:
-    """Requests to one emulator; every Pinterest answer is checked against the official spec."""
-
-    def __init__(self, server: EmulatorServer) -> None:
-        self.server = server
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {server.settings.access_token}"
-
-    def call(self, method: str, path: str, expect: int = 200, **kwargs: Any) -> requests.Response:
-        response = self.session.request(method, self.server.base_url + path, **kwargs)
-        assert response.status_code == expect, response.text
-        if expect < 400:
-            validate_request(response.request)
-        validate_response(response.request, response)
-        return response
-
-    def control(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = requests.request(
-            method, f"{self.server.root_url}/_emulator{path}", timeout=TIMEOUT, **kwargs
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
+class AudienceApi(Api):
+    """The shared client plus the requests these tests make again and again."""
 
     def customer_list(self, size: int, account: str = ACCOUNT) -> tuple[str, int]:
         """A new list of ``size`` hashed emails and its expected matched count."""
@@ -59,21 +33,11 @@ class Api:
         return self.call("GET", f"{AUDIENCES}/{audience_id}").json()["status"]  # type: ignore[no-any-return]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    require_spec()
-    with EmulatorServer(EmulatorSettings()) as running:
-        yield running
+server = server_fixture()
+api = api_fixture(AudienceApi)
 
 
-@pytest.fixture
-def api(server: EmulatorServer) -> Api:
-    client = Api(server)
-    client.control("POST", "/reset")
-    return client
-
-
-def test_customer_list_audience_lifecycle_and_size(api: Api) -> None:
+def test_customer_list_audience_lifecycle_and_size(api: AudienceApi) -> None:
     list_id, expected = api.customer_list(300)
     assert expected >= 100
     created = api.audience("CUSTOMER_LIST", {"customer_list_id": list_id}, name="Buyers")
@@ -87,7 +51,7 @@ def test_customer_list_audience_lifecycle_and_size(api: Api) -> None:
     assert (ready["status"], ready["size"]) == ("READY", expected)
 
 
-def test_sped_up_clock_makes_an_audience_ready_within_a_second(api: Api) -> None:
+def test_sped_up_clock_makes_an_audience_ready_within_a_second(api: AudienceApi) -> None:
     list_id, _ = api.customer_list(300)
     audience_id = api.audience("CUSTOMER_LIST", {"customer_list_id": list_id})["id"]
     api.control("POST", "/faults", json={"clock_speed": 100})
@@ -97,7 +61,7 @@ def test_sped_up_clock_makes_an_audience_ready_within_a_second(api: Api) -> None
         time.sleep(0.01)
 
 
-def test_customer_list_audience_is_too_small_below_100_matched(api: Api) -> None:
+def test_customer_list_audience_is_too_small_below_100_matched(api: AudienceApi) -> None:
     list_id, expected = api.customer_list(110)
     assert expected < 100
     audience_id = api.audience("CUSTOMER_LIST", {"customer_list_id": list_id})["id"]
@@ -106,7 +70,7 @@ def test_customer_list_audience_is_too_small_below_100_matched(api: Api) -> None
     assert (audience["status"], audience["size"]) == ("TOO_SMALL", expected)
 
 
-def test_other_types_get_deterministic_sizes(api: Api) -> None:
+def test_other_types_get_deterministic_sizes(api: AudienceApi) -> None:
     seed_list, _ = api.customer_list(300)
     seed = api.audience("CUSTOMER_LIST", {"customer_list_id": seed_list})["id"]
     visitor = api.audience(
@@ -129,7 +93,7 @@ def test_other_types_get_deterministic_sizes(api: Api) -> None:
     assert api.call("GET", f"{AUDIENCES}/{again['id']}").json()["size"] == sizes[actalike["id"]]["size"]
 
 
-def test_list_paginates_and_get_unknown_is_404(api: Api) -> None:
+def test_list_paginates_and_get_unknown_is_404(api: AudienceApi) -> None:
     ids = [
         api.audience("ENGAGEMENT", {"engagement_type": "click"}, name=f"engaged {i}")["id"] for i in range(5)
     ]
@@ -144,7 +108,7 @@ def test_list_paginates_and_get_unknown_is_404(api: Api) -> None:
     assert "ownership_type" in api.call("GET", AUDIENCES, expect=400, params={"ownership_type": "X"}).text
 
 
-def test_update_then_remove_archives_for_good(api: Api) -> None:
+def test_update_then_remove_archives_for_good(api: AudienceApi) -> None:
     list_id, _ = api.customer_list(300)
     other_list, _ = api.customer_list(150)
     audience_id = api.audience("CUSTOMER_LIST", {"customer_list_id": list_id}, name="old")["id"]
@@ -165,7 +129,7 @@ def test_update_then_remove_archives_for_good(api: Api) -> None:
     assert api.status(audience_id) == "ARCHIVED"
 
 
-def test_forced_statuses_include_unknown_values_and_freeze(api: Api) -> None:
+def test_forced_statuses_include_unknown_values_and_freeze(api: AudienceApi) -> None:
     audience_id = api.audience("ENGAGEMENT", {"engagement_type": "save"})["id"]
     for status in ("SOMETHING_NEW", "ERROR"):
         api.control("POST", f"/audiences/{audience_id}/status", json={"status": status})
@@ -216,7 +180,9 @@ def test_forced_statuses_include_unknown_values_and_freeze(api: Api) -> None:
         ({"audience_type": "ENGAGEMENT", "name": "n", "rule": {"engagement_type": "click"}, "x": 1}, "x"),
     ],
 )
-def test_create_rejects_bad_bodies_naming_the_field(api: Api, body: dict[str, Any], field: str) -> None:
+def test_create_rejects_bad_bodies_naming_the_field(
+    api: AudienceApi, body: dict[str, Any], field: str
+) -> None:
     error = api.call("POST", AUDIENCES, expect=400, json=body).json()
     assert error["code"] == 1
     assert field in error["message"]
@@ -231,13 +197,13 @@ def test_create_rejects_bad_bodies_naming_the_field(api: Api, body: dict[str, An
         ({"percentage": 3}, "rule.country"),
     ],
 )
-def test_actalike_rule_checks(api: Api, rule: dict[str, Any], field: str) -> None:
+def test_actalike_rule_checks(api: AudienceApi, rule: dict[str, Any], field: str) -> None:
     seed = api.audience("ENGAGEMENT", {"engagement_type": "click"})["id"]
     body = {"audience_type": "ACTALIKE", "name": "n", "rule": {"seed_id": [seed], **rule}}
     assert field in api.call("POST", AUDIENCES, expect=400, json=body).json()["message"]
 
 
-def test_update_rejects_bad_operation_and_rule(api: Api) -> None:
+def test_update_rejects_bad_operation_and_rule(api: AudienceApi) -> None:
     list_id, _ = api.customer_list(10)
     audience_id = api.audience("CUSTOMER_LIST", {"customer_list_id": list_id})["id"]
     bad_op = api.call("PATCH", f"{AUDIENCES}/{audience_id}", expect=400, json={"operation_type": "DELETE"})
@@ -249,7 +215,7 @@ def test_update_rejects_bad_operation_and_rule(api: Api) -> None:
     api.call("PATCH", f"{AUDIENCES}/999", expect=404, json={"name": "x"})
 
 
-def test_sharing_with_accounts_shows_up_as_received(api: Api) -> None:
+def test_sharing_with_accounts_shows_up_as_received(api: AudienceApi) -> None:
     audience_id = api.audience("ENGAGEMENT", {"engagement_type": "click"}, name="shared")["id"]
     shared = api.call(
         "PATCH",
@@ -276,7 +242,7 @@ def test_sharing_with_accounts_shows_up_as_received(api: Api) -> None:
     assert received["items"] == []
 
 
-def test_sharing_with_businesses_and_bad_share_requests(api: Api) -> None:
+def test_sharing_with_businesses_and_bad_share_requests(api: AudienceApi) -> None:
     audience_id = api.audience("ENGAGEMENT", {"engagement_type": "click"})["id"]
     shared = api.call(
         "PATCH",

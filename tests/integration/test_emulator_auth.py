@@ -3,38 +3,24 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import requests
 
 from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
 from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
-from tests.openapi_spec import require_spec, validate_request, validate_response
+from tests.integration.emulator_api import ACCOUNT, TIMEOUT, control, server_fixture
+from tests.openapi_spec import validate_request, validate_response
 
-TIMEOUT = 10
-ACCOUNT = "549755885175"
 SETTINGS = EmulatorSettings()
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    require_spec()
-    with EmulatorServer(SETTINGS) as running:
-        yield running
+server = server_fixture(SETTINGS)
 
 
 @pytest.fixture
 def emulator(server: EmulatorServer) -> EmulatorServer:
     control(server, "POST", "/reset")
     return server
-
-
-def control(server: EmulatorServer, method: str, path: str, **kwargs: Any) -> Any:
-    response = requests.request(method, f"{server.root_url}/_emulator{path}", timeout=TIMEOUT, **kwargs)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def get_lists(server: EmulatorServer, token: str | None) -> requests.Response:

@@ -18,8 +18,8 @@ import requests
 from airflow_provider_pinterest_audiences.emulator.__main__ import build_parser
 from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
 from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings, field_types
+from tests.integration.emulator_api import TIMEOUT
 
-TIMEOUT = 10
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -3,58 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 
 from airflow_provider_pinterest_audiences.emulator.models import record_matches
 from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
 from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
-from tests.openapi_spec import require_spec, validate_request, validate_response
+from tests.integration.emulator_api import ACCOUNT, Api, api_fixture, server_fixture
 
-TIMEOUT = 10
-ACCOUNT = "549755885175"
 LISTS = f"/ad_accounts/{ACCOUNT}/customer_lists"
 
-
-class Api:
-    """Requests to one emulator; every Pinterest answer is checked against the official spec."""
-
-    def __init__(self, server: EmulatorServer) -> None:
-        self.server = server
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {server.settings.access_token}"
-
-    def call(self, method: str, path: str, expect: int = 200, **kwargs: Any) -> requests.Response:
-        response = self.session.request(method, self.server.base_url + path, **kwargs)
-        assert response.status_code == expect, response.text
-        if expect < 400:
-            validate_request(response.request)
-        validate_response(response.request, response)
-        return response
-
-    def control(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = requests.request(
-            method, f"{self.server.root_url}/_emulator{path}", timeout=TIMEOUT, **kwargs
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    require_spec()
-    with EmulatorServer(EmulatorSettings()) as running:
-        yield running
-
-
-@pytest.fixture
-def api(server: EmulatorServer) -> Api:
-    client = Api(server)
-    client.control("POST", "/reset")
-    return client
+server = server_fixture()
+api = api_fixture(Api)
 
 
 def hashes(count: int, prefix: str = "user") -> list[str]:
