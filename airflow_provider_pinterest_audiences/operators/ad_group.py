@@ -1,0 +1,185 @@
+"""``PinterestUpdateAdGroupAudiencesOperator``: target audiences in ad groups (``AUDIENCE_INCLUDE`` /
+``AUDIENCE_EXCLUDE``), keeping every other targeting key.
+
+Whether Pinterest's PATCH merges or replaces ``targeting_spec`` is not documented, so each ad group is
+read, its spec merged here, and the full spec written back; the answer is then checked item by item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_pinterest_audiences.audience_rules import pinterest_ids
+from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.operators.audience import (
+    PinterestBaseOperator,
+    has_unrendered_template,
+)
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+MODES = ("add", "replace", "remove")
+INCLUDE_KEY = "AUDIENCE_INCLUDE"
+EXCLUDE_KEY = "AUDIENCE_EXCLUDE"
+
+
+def merged_targeting(
+    targeting_spec: Mapping[str, Any] | None,
+    include: Sequence[str] | None,
+    exclude: Sequence[str] | None,
+    mode: str,
+) -> dict[str, Any]:
+    """``targeting_spec`` with its audience lists changed as ``mode`` says and every other key kept.
+
+    ``add`` appends missing ids, ``remove`` drops the given ids, ``replace`` sets the list; ``None``
+    leaves a list alone. An emptied list is omitted: no ``AUDIENCE_INCLUDE`` is an open audience.
+    """
+    merged = dict(targeting_spec or {})
+    for key, ids in ((INCLUDE_KEY, include), (EXCLUDE_KEY, exclude)):
+        if ids is None:
+            continue
+        current = [str(item) for item in merged.get(key) or []]
+        if mode == "add":
+            wanted = current + [item for item in ids if item not in current]
+        elif mode == "remove":
+            wanted = [item for item in current if item not in ids]
+        else:
+            wanted = list(ids)
+        if wanted:
+            merged[key] = wanted
+        else:
+            merged.pop(key, None)
+    return merged
+
+
+def audience_targeting(targeting_spec: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    """Just the audience lists of a targeting spec (absent lists as ``[]``)."""
+    spec = targeting_spec or {}
+    return {key: [str(item) for item in spec.get(key) or []] for key in (INCLUDE_KEY, EXCLUDE_KEY)}
+
+
+class PinterestUpdateAdGroupAudiencesOperator(PinterestBaseOperator):
+    """Include and/or exclude audiences in ad groups, never dropping their other targeting keys.
+
+    Ad groups already targeted as asked are not written; the others are PATCHed in batches of at most
+    30, and any per-item exception in Pinterest's answer fails the task naming the ad group. Re-running
+    is safe: the merge is idempotent.
+
+    :param ad_group_ids: one ad group id or a list (templated; XComs welcome, also inside a list).
+    :param include: audience ids for ``AUDIENCE_INCLUDE`` (templated), e.g. ``[create_actalike.output]``.
+        ``include=[]`` with ``mode="replace"`` makes the ad groups target an open audience.
+    :param exclude: audience ids for ``AUDIENCE_EXCLUDE`` (templated).
+    :param mode: ``add`` (default), ``replace`` or ``remove``; applies to each list given.
+
+    Returns (XCom) ``{ad_group_id: {"AUDIENCE_INCLUDE": [...], "AUDIENCE_EXCLUDE": [...]}}`` as targeted.
+    """
+
+    template_fields: Sequence[str] = ("ad_account_id", "ad_group_ids", "include", "exclude")
+
+    def __init__(
+        self,
+        *,
+        ad_group_ids: str | Sequence[str],
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        mode: str = "add",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.ad_group_ids = ad_group_ids
+        self.include = include
+        self.exclude = exclude
+        if mode not in MODES:
+            raise PinterestInvalidArgumentError("mode", f"expected one of {', '.join(MODES)}, got {mode!r}")
+        self.mode = mode
+        if include is None and exclude is None:
+            raise PinterestInvalidArgumentError(
+                "include",
+                "pass include and/or exclude (audience ids); include=[] with mode='replace' makes an "
+                "open audience",
+            )
+        if not has_unrendered_template([ad_group_ids, include, exclude]):
+            self._checked_arguments()
+
+    def _checked_arguments(self) -> tuple[list[str], list[str] | None, list[str] | None]:
+        ad_group_ids = pinterest_ids(self.ad_group_ids, "ad_group_ids")
+        include = None if self.include is None else pinterest_ids(self.include, "include", allow_empty=True)
+        exclude = None if self.exclude is None else pinterest_ids(self.exclude, "exclude", allow_empty=True)
+        both = sorted(set(include or ()) & set(exclude or ()))
+        if both:
+            raise PinterestInvalidArgumentError(
+                "exclude", f"{both} also appear in include; an audience cannot be both included and excluded"
+            )
+        return ad_group_ids, include, exclude
+
+    def execute(self, context: Context) -> dict[str, dict[str, list[str]]]:
+        from airflow_provider_pinterest_audiences.hooks.pinterest import MAX_AD_GROUPS_PER_UPDATE
+
+        ad_group_ids, include, exclude = self._checked_arguments()
+        account = self.resolve_ad_account_id()
+        to_write: list[tuple[str, dict[str, Any]]] = []
+        targeted: dict[str, dict[str, list[str]]] = {}
+        for ad_group_id in ad_group_ids:
+            current = self.hook.get_ad_group(account, ad_group_id).get("targeting_spec") or {}
+            merged = merged_targeting(current, include, exclude, self.mode)
+            targeted[ad_group_id] = audience_targeting(merged)
+            _check_not_both(ad_group_id, targeted[ad_group_id])
+            if merged != current:
+                to_write.append((ad_group_id, merged))
+        for start in range(0, len(to_write), MAX_AD_GROUPS_PER_UPDATE):
+            batch = to_write[start : start + MAX_AD_GROUPS_PER_UPDATE]
+            answer = self.hook.update_ad_groups(
+                account, [{"id": ad_group_id, "targeting_spec": spec} for ad_group_id, spec in batch]
+            )
+            _check_answer(batch, answer, written_before=start)
+        self.log.info(
+            "Pinterest ad groups (mode=%s): %d updated, %d already targeted as asked.",
+            self.mode,
+            len(to_write),
+            len(ad_group_ids) - len(to_write),
+        )
+        return targeted
+
+
+def _check_not_both(ad_group_id: str, targeting: Mapping[str, list[str]]) -> None:
+    both = sorted(set(targeting[INCLUDE_KEY]) & set(targeting[EXCLUDE_KEY]))
+    if both:
+        raise PinterestInvalidArgumentError(
+            "include",
+            f"ad group {ad_group_id} would both include and exclude {both}; remove them from the other "
+            "list first (mode='remove')",
+        )
+
+
+def _check_answer(
+    batch: Sequence[tuple[str, Mapping[str, Any]]], answer: Mapping[str, Any], *, written_before: int
+) -> None:
+    """Raise naming every ad group of ``batch`` that Pinterest rejected or did not target as sent."""
+    items = list(answer.get("items") or [])
+    problems = []
+    for index, (ad_group_id, sent) in enumerate(batch):
+        item = items[index] if index < len(items) else {}
+        exceptions = item.get("exceptions") or []
+        if exceptions:
+            reasons = "; ".join(f"{e.get('message')} (code {e.get('code')})" for e in exceptions)
+            problems.append(f"ad group {ad_group_id}: {reasons}")
+            continue
+        written = (item.get("data") or {}).get("targeting_spec")
+        expected = audience_targeting(sent)
+        if written is None or _as_sets(audience_targeting(written)) != _as_sets(expected):
+            problems.append(
+                f"ad group {ad_group_id}: Pinterest answered with audience targeting "
+                f"{audience_targeting(written)} instead of {expected}"
+            )
+    if problems:
+        raise PinterestError(
+            f"Pinterest did not apply {len(problems)} of {len(batch)} ad group updates "
+            f"({written_before} written in earlier batches): {' | '.join(problems)}. "
+            "Fix the cause and re-run: ad groups already targeted as asked are skipped."
+        )
+
+
+def _as_sets(targeting: Mapping[str, list[str]]) -> dict[str, set[str]]:
+    return {key: set(ids) for key, ids in targeting.items()}

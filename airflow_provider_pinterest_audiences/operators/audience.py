@@ -1,0 +1,599 @@
+"""Operators that create, update and archive Pinterest audiences.
+
+Create operators are get-or-create by name and type, so retries and re-runs never make a duplicate.
+They return the audience id (XCom ``return_value``), push the audience object under ``audience`` and
+its Ads Manager URL under ``audience_url`` (shown as the "Pinterest Ads Manager" link), declare the
+outlet Asset ``pinterest://ad_accounts/<id>/audiences/<name>`` when the account and name are known at
+parse time, and can wait until the audience is READY (``wait_for_ready``, optionally deferred).
+
+Arguments are validated when the DAG is parsed where they are literal, and again after templates and
+XComs are rendered, always before any HTTP call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseOperator, conf
+
+from airflow_provider_pinterest_audiences.assets import audience_asset
+from airflow_provider_pinterest_audiences.audience_rules import (
+    actalike_rule,
+    audience_rule,
+    creatable_audience_type,
+    customer_list_rule,
+    engagement_rule,
+    pinterest_id,
+    string_keyed_mapping,
+    visitor_rule,
+)
+from airflow_provider_pinterest_audiences.audience_wait import (
+    DEFAULT_FAILURE_STATUSES,
+    DEFAULT_SUCCESS_STATUSES,
+    audience_from_event,
+    check_audience_status,
+    describe,
+)
+from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.links import (
+    AUDIENCE_URL_XCOM_KEY,
+    PinterestAudienceLink,
+    audience_url,
+)
+from airflow_provider_pinterest_audiences.sensors.audience import (
+    DEFAULT_POKE_INTERVAL,
+    DEFAULT_TIMEOUT,
+    DEFERRAL_BACKSTOP_GRACE,
+)
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+
+AUDIENCE_XCOM_KEY = "audience"
+IF_EXISTS_CHOICES = ("reuse", "update", "fail")
+_TEMPLATE_MARKERS = ("{{", "{%")
+_COMMON_CREATE_FIELDS = ("ad_account_id", "name", "description", "poll_interval")
+
+
+def has_unrendered_template(value: Any) -> bool:
+    """Whether ``value`` still holds a Jinja template or an XCom reference: only known at run time.
+
+    XCom references (``task.output``, mapped arguments) are recognised by the two methods Airflow
+    resolves them with, on 2.x and 3.x alike.
+    """
+    if isinstance(value, str):
+        return any(marker in value for marker in _TEMPLATE_MARKERS)
+    if isinstance(value, Mapping):
+        return any(has_unrendered_template(item) for pair in value.items() for item in pair)
+    if isinstance(value, list | tuple | set):
+        return any(has_unrendered_template(item) for item in value)
+    return hasattr(value, "resolve") and hasattr(value, "iter_references")
+
+
+def literal_ad_account_id(value: Any) -> str | None:
+    """The ad account id when ``value`` is a literal (validated now), ``None`` when empty or templated."""
+    if not value or has_unrendered_template(value):
+        return None
+    return pinterest_id(value, "ad_account_id")
+
+
+def _seconds(value: timedelta | float | str, argument: str) -> float:
+    """A duration: a timedelta, or seconds as a number or a rendered number ("900")."""
+    seconds: Any = value
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            seconds = float(value)
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < math.inf:
+        raise PinterestInvalidArgumentError(argument, f"expected a duration > 0 seconds, got {value!r}")
+    return float(seconds)
+
+
+def _audience_name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise PinterestInvalidArgumentError("name", f"expected a non-empty string, got {value!r}")
+    return value
+
+
+def _description(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise PinterestInvalidArgumentError("description", f"expected a string or None, got {value!r}")
+    return value
+
+
+class PinterestBaseOperator(BaseOperator):
+    """What every operator of this provider shares: the connection and the ad account.
+
+    :param ad_account_id: ad account (templated); empty or ``None`` means the connection's
+        ``ad_account_id`` extra.
+    :param pinterest_conn_id: Airflow connection of type ``pinterest``.
+    """
+
+    ui_color = "#e60023"
+    ui_fgcolor = "#ffffff"
+
+    def __init__(
+        self, *, ad_account_id: str | None = None, pinterest_conn_id: str = "pinterest_default", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.ad_account_id = ad_account_id
+        self.pinterest_conn_id = pinterest_conn_id
+        literal_ad_account_id(ad_account_id)
+
+    @cached_property
+    def hook(self) -> PinterestHook:
+        from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+
+        return PinterestHook(self.pinterest_conn_id)
+
+    def resolve_ad_account_id(self) -> str:
+        """The rendered ``ad_account_id``, else the connection's; an error naming it when neither is set."""
+        if self.ad_account_id:
+            return pinterest_id(self.ad_account_id, "ad_account_id")
+        default = self.hook.default_ad_account_id
+        if not default:
+            raise PinterestInvalidArgumentError(
+                "ad_account_id",
+                f"not given, and connection {self.pinterest_conn_id!r} has no 'ad_account_id' extra; "
+                "pass ad_account_id= or set the extra",
+            )
+        return pinterest_id(default, "ad_account_id")
+
+
+class _AudienceOperator(PinterestBaseOperator):
+    """An operator acting on one audience: pushes it and its Ads Manager link, returns its id."""
+
+    operator_extra_links = (PinterestAudienceLink(),)
+
+    def push_link(self, context: Context, ad_account_id: str, audience: Mapping[str, Any]) -> None:
+        context["ti"].xcom_push(key=AUDIENCE_URL_XCOM_KEY, value=audience_url(ad_account_id, audience["id"]))
+
+    def push_audience(self, context: Context, audience: Mapping[str, Any]) -> str:
+        context["ti"].xcom_push(key=AUDIENCE_XCOM_KEY, value=dict(audience))
+        return str(audience["id"])
+
+
+class PinterestCreateAudienceOperator(_AudienceOperator):
+    """Create an audience of any creatable type from a raw ``rule``, or reuse the one of that name.
+
+    An audience with the same name and type (archived ones aside) is found first, so re-runs never
+    duplicate. The typed subclasses build the rule from named arguments; prefer them.
+
+    :param name: audience name (templated); the identity used to find an existing audience.
+    :param audience_type: ``CUSTOMER_LIST``, ``VISITOR``, ``ENGAGEMENT`` or ``ACTALIKE``. ``PERSONA``
+        audiences are made by Pinterest's sales team; an "open" audience is an ad group without
+        ``AUDIENCE_INCLUDE`` (see ``PinterestUpdateAdGroupAudiencesOperator``).
+    :param rule: the audience rule (templated), checked against the spec's ``AudienceRule``; keys the
+        spec does not know (e.g. the guide's ``lookback_window``) pass through.
+    :param description: audience description (templated).
+    :param if_exists: ``reuse`` the existing audience as is, ``update`` its rule and description
+        (PATCH, only when they differ), or ``fail``.
+    :param wait_for_ready: after creating, wait until the audience is READY (fails on TOO_SMALL, ERROR,
+        ARCHIVED).
+    :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
+    :param poll_interval: time between status checks while waiting (default 15 minutes; templated).
+    :param timeout: how long to wait (default 72 hours, the guide's upper bound).
+    """
+
+    template_fields: Sequence[str] = (*_COMMON_CREATE_FIELDS, "rule")
+    template_fields_renderers = {"rule": "json"}
+    templated_rule_fields: ClassVar[tuple[str, ...]] = ("rule",)
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        audience_type: str,
+        rule: Mapping[str, Any] | None,
+        description: str | None = None,
+        if_exists: str = "reuse",
+        wait_for_ready: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: timedelta | float | str = DEFAULT_POKE_INTERVAL,
+        timeout: timedelta | float = DEFAULT_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.name = name
+        self.audience_type = creatable_audience_type(audience_type)
+        self.rule = rule
+        self.description = description
+        if if_exists not in IF_EXISTS_CHOICES:
+            raise PinterestInvalidArgumentError(
+                "if_exists", f"expected one of {', '.join(IF_EXISTS_CHOICES)}, got {if_exists!r}"
+            )
+        self.if_exists = if_exists
+        self.wait_for_ready = wait_for_ready
+        self.deferrable = deferrable
+        self.poll_interval = (
+            poll_interval
+            if has_unrendered_template(poll_interval)
+            else _seconds(poll_interval, "poll_interval")
+        )
+        self.timeout = _seconds(timeout, "timeout")
+        self._check_literal_arguments()
+        account = literal_ad_account_id(self.ad_account_id)
+        if account is not None and not has_unrendered_template(name):
+            self.outlets.append(audience_asset(account, name))
+
+    def build_rule(self) -> dict[str, Any]:
+        """The rule to send, validated (subclasses build it from their named arguments)."""
+        return audience_rule(self.audience_type, self.rule)
+
+    def _check_literal_arguments(self) -> None:
+        """Validate now whatever needs no rendering; the rest waits for ``execute``."""
+        if not has_unrendered_template(self.name):
+            _audience_name(self.name)
+        if not has_unrendered_template(self.description):
+            _description(self.description)
+        if not any(has_unrendered_template(getattr(self, field)) for field in self.templated_rule_fields):
+            self.build_rule()
+
+    def execute(self, context: Context) -> str:
+        name, description, rule = _audience_name(self.name), _description(self.description), self.build_rule()
+        poll_interval = _seconds(self.poll_interval, "poll_interval")
+        account = self.resolve_ad_account_id()
+        audience = self._get_or_create(account, name, description, rule)
+        self.push_link(context, account, audience)
+        if self.wait_for_ready and not check_audience_status(
+            audience, DEFAULT_SUCCESS_STATUSES, DEFAULT_FAILURE_STATUSES
+        ):
+            if self.deferrable:
+                self._defer_until_ready(account, audience, poll_interval)  # execute_complete follows
+            else:
+                audience = self._poll_until_ready(account, audience, poll_interval)
+        return self.push_audience(context, audience)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
+        """Resume after the trigger: push the READY audience, or raise its failure or timeout."""
+        audience = audience_from_event(event)
+        self.log.info("%s", event.get("message"))
+        return self.push_audience(context, audience)
+
+    def _get_or_create(
+        self, account: str, name: str, description: str | None, rule: dict[str, Any]
+    ) -> dict[str, Any]:
+        existing = self.hook.find_audience(account, name, audience_type=self.audience_type)
+        if existing is None:
+            created = self.hook.create_audience(
+                account, name=name, audience_type=self.audience_type, rule=rule, description=description
+            )
+            self.log.info("Created Pinterest %s, status %s.", describe(created), created.get("status"))
+            return created
+        if self.if_exists == "fail":
+            raise PinterestError(
+                f"A {self.audience_type} audience named {name!r} already exists in ad account {account} "
+                f"(id {existing['id']}) and if_exists='fail'. Use another name, or if_exists='reuse' "
+                "or 'update'."
+            )
+        changed = _changed_fields(existing, rule, description)
+        if self.if_exists == "update" and changed:
+            updated = self.hook.update_audience(account, existing["id"], **changed)
+            self.log.info("Updated the %s of Pinterest %s.", " and ".join(changed), describe(updated))
+            return updated
+        if changed:
+            self.log.warning(
+                "Reusing Pinterest %s as is, although its %s differ from this task's; "
+                "if_exists='update' would apply them.",
+                describe(existing),
+                " and ".join(changed),
+            )
+        else:
+            self.log.info("Reusing Pinterest %s, status %s.", describe(existing), existing.get("status"))
+        return existing
+
+    def _defer_until_ready(self, account: str, audience: Mapping[str, Any], poll_interval: float) -> None:
+        from airflow_provider_pinterest_audiences.triggers.audience import PinterestAudienceTrigger
+
+        trigger = PinterestAudienceTrigger(
+            pinterest_conn_id=self.pinterest_conn_id,
+            ad_account_id=account,
+            audience_id=str(audience["id"]),
+            poll_interval=poll_interval,
+            end_time=time.time() + self.timeout,
+        )
+        self.defer(
+            trigger=trigger,
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout) + DEFERRAL_BACKSTOP_GRACE,
+        )
+
+    def _poll_until_ready(
+        self, account: str, audience: dict[str, Any], poll_interval: float
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AirflowSensorTimeout(
+                    f"Pinterest {describe(audience)} was still {audience.get('status')} after "
+                    f"{timedelta(seconds=self.timeout)}. Audiences are typically ready within 48 hours, "
+                    "sometimes 72: raise the timeout, or check it in Ads Manager."
+                )
+            time.sleep(min(poll_interval, remaining))
+            audience = self.hook.get_audience(account, str(audience["id"]))
+            if check_audience_status(audience, DEFAULT_SUCCESS_STATUSES, DEFAULT_FAILURE_STATUSES):
+                self.log.info("Pinterest %s is READY.", describe(audience))
+                return audience
+
+
+def _changed_fields(
+    existing: Mapping[str, Any], rule: Mapping[str, Any], description: str | None
+) -> dict[str, Any]:
+    """The rule and description to PATCH onto ``existing`` so that it matches, if any differ."""
+    changed: dict[str, Any] = {}
+    current_rule = existing.get("rule") or {}
+    if any(current_rule.get(key) != value for key, value in rule.items()):
+        changed["rule"] = dict(rule)
+    if description is not None and existing.get("description") != description:
+        changed["description"] = description
+    return changed
+
+
+class PinterestCreateCustomerListAudienceOperator(PinterestCreateAudienceOperator):
+    """Create (or reuse) a CUSTOMER_LIST audience over an uploaded customer list.
+
+    :param customer_list_id: the customer list (templated), e.g. the upload task's ``.output``.
+
+    Other arguments: see :class:`PinterestCreateAudienceOperator`.
+    """
+
+    templated_rule_fields = ("customer_list_id",)
+    template_fields = (*_COMMON_CREATE_FIELDS, *templated_rule_fields)
+
+    def __init__(self, *, customer_list_id: str, **kwargs: Any) -> None:
+        self.customer_list_id = customer_list_id
+        super().__init__(audience_type="CUSTOMER_LIST", rule=None, **kwargs)
+
+    def build_rule(self) -> dict[str, Any]:
+        return customer_list_rule(self.customer_list_id)
+
+
+class PinterestCreateVisitorAudienceOperator(PinterestCreateAudienceOperator):
+    """Create (or reuse) a VISITOR audience: people who fired Pinterest tag events on your site.
+
+    :param visitor_source_id: the Pinterest tag id (templated).
+    :param event: ``pagevisit``, ``signup``, ``checkout``, ``viewcategory``, ``search``, ``addtocart``,
+        ``watchvideo``, ``lead``, ``custom`` (any case; ``PAGE_VISIT`` works) or a partner-defined event.
+    :param retention_days: days a visitor stays in the audience, 1-540 (Pinterest's default 180).
+    :param event_source: ``web``, ``mobile``, ``offline``: a list (sent as ``{"=": [...]}``) or the
+        operator object as in the guide, ``{"in": [...]}`` / ``{"=": [...]}``.
+    :param ingestion_source: ``tag``, ``mmp``, ``file_upload``, ``conversions_api``, in the same forms.
+    :param url: visited URL(s) to filter on (a string or a list).
+    :param prefill: apply the rule to existing event data (Pinterest's default true).
+    :param event_data: event data fields to match; needs ``event``.
+    :param extra_rule: further rule keys sent as given, e.g. the guide's ``lookback_window`` or
+        ``event_type``; may not repeat a named argument.
+
+    Other arguments: see :class:`PinterestCreateAudienceOperator`.
+    """
+
+    templated_rule_fields = (
+        "visitor_source_id",
+        "event",
+        "retention_days",
+        "event_source",
+        "ingestion_source",
+        "url",
+        "event_data",
+        "extra_rule",
+    )
+    template_fields = (*_COMMON_CREATE_FIELDS, *templated_rule_fields)
+    template_fields_renderers = {"event_data": "json", "extra_rule": "json"}
+
+    def __init__(
+        self,
+        *,
+        visitor_source_id: str,
+        event: str | None = None,
+        retention_days: int | None = None,
+        event_source: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
+        ingestion_source: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
+        url: str | Sequence[str] | None = None,
+        prefill: bool | None = None,
+        event_data: Mapping[str, Any] | None = None,
+        extra_rule: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.visitor_source_id = visitor_source_id
+        self.event = event
+        self.retention_days = retention_days
+        self.event_source = event_source
+        self.ingestion_source = ingestion_source
+        self.url = url
+        self.prefill = prefill
+        self.event_data = event_data
+        self.extra_rule = extra_rule
+        super().__init__(audience_type="VISITOR", rule=None, **kwargs)
+
+    def build_rule(self) -> dict[str, Any]:
+        return visitor_rule(
+            self.visitor_source_id,
+            event=self.event,
+            retention_days=self.retention_days,
+            event_source=self.event_source,
+            ingestion_source=self.ingestion_source,
+            url=self.url,
+            prefill=self.prefill,
+            event_data=self.event_data,
+            extra_rule=self.extra_rule,
+        )
+
+
+class PinterestCreateEngagementAudienceOperator(PinterestCreateAudienceOperator):
+    """Create (or reuse) an ENGAGEMENT audience: people who engaged with your Pins.
+
+    :param engagement_domain: your verified domain(s), e.g. ``["www.example.com"]`` (templated).
+    :param engagement_type: ``click``, ``save``, ``closeup``, ``comment`` or ``like`` (any case);
+        all engagements when omitted.
+    :param engager_type: 1 or 2.
+    :param retention_days: 1-540 (Pinterest's default 180).
+    :param extra_rule: further rule keys: the spec's filters ``pin_id``, ``ad_id``, ``campaign_id``,
+        ``objective_type``, ``url`` (checked), or the guide's ``lookback_window`` (sent as given).
+
+    Other arguments: see :class:`PinterestCreateAudienceOperator`.
+    """
+
+    templated_rule_fields = (
+        "engagement_domain",
+        "engagement_type",
+        "engager_type",
+        "retention_days",
+        "extra_rule",
+    )
+    template_fields = (*_COMMON_CREATE_FIELDS, *templated_rule_fields)
+    template_fields_renderers = {"extra_rule": "json"}
+
+    def __init__(
+        self,
+        *,
+        engagement_domain: str | Sequence[str],
+        engagement_type: str | None = None,
+        engager_type: int | None = None,
+        retention_days: int | None = None,
+        extra_rule: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.engagement_domain = engagement_domain
+        self.engagement_type = engagement_type
+        self.engager_type = engager_type
+        self.retention_days = retention_days
+        self.extra_rule = extra_rule
+        super().__init__(audience_type="ENGAGEMENT", rule=None, **kwargs)
+
+    def build_rule(self) -> dict[str, Any]:
+        return engagement_rule(
+            self.engagement_domain,
+            engagement_type=self.engagement_type,
+            engager_type=self.engager_type,
+            retention_days=self.retention_days,
+            extra_rule=self.extra_rule,
+        )
+
+
+class PinterestCreateActalikeAudienceOperator(PinterestCreateAudienceOperator):
+    """Create (or reuse) an ACTALIKE audience: people who resemble the seed audiences.
+
+    :param seed_audience_ids: seed audience ids (templated; XComs welcome, also inside a list).
+    :param country: two-letter country code (Pinterest documents US, CA, GB).
+    :param percentage: audience size as a percentage of the country's Pinterest users, 1-10.
+
+    Other arguments: see :class:`PinterestCreateAudienceOperator`.
+    """
+
+    templated_rule_fields = ("seed_audience_ids", "country", "percentage")
+    template_fields = (*_COMMON_CREATE_FIELDS, *templated_rule_fields)
+
+    def __init__(
+        self,
+        *,
+        seed_audience_ids: str | Sequence[str],
+        percentage: int,
+        country: str = "US",
+        **kwargs: Any,
+    ) -> None:
+        self.seed_audience_ids = seed_audience_ids
+        self.country = country
+        self.percentage = percentage
+        super().__init__(audience_type="ACTALIKE", rule=None, **kwargs)
+
+    def build_rule(self) -> dict[str, Any]:
+        return actalike_rule(self.seed_audience_ids, country=self.country, percentage=self.percentage)
+
+
+class PinterestUpdateAudienceOperator(_AudienceOperator):
+    """Change an audience's name, rule and/or description (PATCH only what differs).
+
+    :param audience_id: the audience (templated).
+    :param name: new name (templated).
+    :param rule: new rule (templated), checked against the audience's type.
+    :param description: new description (templated).
+    """
+
+    template_fields: Sequence[str] = ("ad_account_id", "audience_id", "name", "rule", "description")
+    template_fields_renderers = {"rule": "json"}
+
+    def __init__(
+        self,
+        *,
+        audience_id: str,
+        name: str | None = None,
+        rule: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.audience_id = audience_id
+        self.name = name
+        self.rule = rule
+        self.description = description
+        if name is None and rule is None and description is None:
+            raise PinterestInvalidArgumentError(
+                "name", "nothing to update: pass at least one of name, rule or description"
+            )
+        if not has_unrendered_template([audience_id, name, rule, description]):
+            self._checked_arguments()
+
+    def _checked_arguments(self) -> tuple[str, dict[str, Any]]:
+        """The audience id and the requested changes, validated (the rule's type is checked later)."""
+        changes: dict[str, Any] = {}
+        if self.name is not None:
+            changes["name"] = _audience_name(self.name)
+        if self.rule is not None:
+            changes["rule"] = string_keyed_mapping(self.rule, "rule")
+        if self.description is not None:
+            changes["description"] = _description(self.description)
+        return pinterest_id(self.audience_id, "audience_id"), changes
+
+    def execute(self, context: Context) -> str:
+        audience_id, requested = self._checked_arguments()
+        account = self.resolve_ad_account_id()
+        current = self.hook.get_audience(account, audience_id)
+        if "rule" in requested:
+            requested["rule"] = audience_rule(str(current.get("audience_type")), requested["rule"])
+        changes = {key: value for key, value in requested.items() if current.get(key) != value}
+        if changes:
+            current = self.hook.update_audience(account, audience_id, **changes)
+            self.log.info("Updated the %s of Pinterest %s.", " and ".join(changes), describe(current))
+        else:
+            self.log.info("Pinterest %s already matches; nothing to update.", describe(current))
+        self.push_link(context, account, current)
+        return self.push_audience(context, current)
+
+
+class PinterestArchiveAudienceOperator(_AudienceOperator):
+    """Archive an audience (PATCH ``operation_type=REMOVE``); an archived audience is left as is.
+
+    Archived audiences cannot be targeted by new ad groups, nor restored.
+
+    :param audience_id: the audience (templated).
+    """
+
+    template_fields: Sequence[str] = ("ad_account_id", "audience_id")
+
+    def __init__(self, *, audience_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.audience_id = audience_id
+        if not has_unrendered_template(audience_id):
+            pinterest_id(audience_id, "audience_id")
+
+    def execute(self, context: Context) -> str:
+        audience_id = pinterest_id(self.audience_id, "audience_id")
+        account = self.resolve_ad_account_id()
+        audience = self.hook.get_audience(account, audience_id)
+        if audience.get("status") == "ARCHIVED":
+            self.log.info("Pinterest %s is already archived; nothing to do.", describe(audience))
+        else:
+            audience = self.hook.archive_audience(account, audience_id)
+            self.log.info("Archived Pinterest %s.", describe(audience))
+        self.push_link(context, account, audience)
+        return self.push_audience(context, audience)

@@ -1,0 +1,333 @@
+"""Audience and ad-group operators at DAG-parse time: argument checks, templated values, outlets, merging.
+
+Nothing here talks HTTP: see tests/integration for the operators against the emulator.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+import pytest
+from airflow.providers.common.compat.sdk import DAG
+
+from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.operators.ad_group import (
+    PinterestUpdateAdGroupAudiencesOperator,
+    merged_targeting,
+)
+from airflow_provider_pinterest_audiences.operators.audience import (
+    PinterestArchiveAudienceOperator,
+    PinterestCreateActalikeAudienceOperator,
+    PinterestCreateAudienceOperator,
+    PinterestCreateCustomerListAudienceOperator,
+    PinterestCreateEngagementAudienceOperator,
+    PinterestCreateVisitorAudienceOperator,
+    PinterestUpdateAudienceOperator,
+    has_unrendered_template,
+)
+
+ACCOUNT = "549755885175"
+SPEC = {"GEO": ["US"], "LOCALE": ["en-US"], "AUDIENCE_INCLUDE": ["1", "2"], "AUDIENCE_EXCLUDE": ["9"]}
+
+
+def customer_list_audience(**kwargs: Any) -> PinterestCreateCustomerListAudienceOperator:
+    arguments: dict[str, Any] = {"task_id": "create", "name": "Buyers", "customer_list_id": "3969491"}
+    return PinterestCreateCustomerListAudienceOperator(**{**arguments, **kwargs})
+
+
+def dag() -> DAG:
+    return DAG("parse_time", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"))
+
+
+@pytest.mark.parametrize(
+    ("value", "unrendered"),
+    [
+        ("{{ params.days }}", True),
+        ("{% if x %}1{% endif %}", True),
+        (["1", {"k": "{{ ti.xcom_pull('a') }}"}], True),
+        ({"{{ key }}": 1}, True),
+        (object(), False),
+        (timedelta(minutes=5), False),
+        ("3969491", False),
+        ([1, 2.5, True, None, {"a": ["b"]}], False),
+        (None, False),
+    ],
+)
+def test_has_unrendered_template(value: Any, unrendered: bool) -> None:
+    assert has_unrendered_template(value) is unrendered
+
+
+def test_xcom_references_count_as_unrendered_also_inside_a_list() -> None:
+    with dag():
+        upload = customer_list_audience(task_id="upload")
+
+    assert has_unrendered_template(upload.output)
+    assert has_unrendered_template([upload.output])
+
+
+PARSE_ERRORS: list[tuple[Callable[[], Any], str]] = [
+    (
+        lambda: customer_list_audience(if_exists="skip"),
+        "'if_exists': expected one of reuse, update, fail, got 'skip'",
+    ),
+    (
+        lambda: customer_list_audience(poll_interval=0),
+        "'poll_interval': expected a duration > 0 seconds, got 0",
+    ),
+    (
+        lambda: customer_list_audience(poll_interval="soon"),
+        "'poll_interval': expected a duration > 0 seconds, got 'soon'",
+    ),
+    (
+        lambda: customer_list_audience(poll_interval=True),
+        "'poll_interval': expected a duration > 0 seconds, got True",
+    ),
+    (
+        lambda: customer_list_audience(timeout=timedelta(0)),
+        "'timeout': expected a duration > 0 seconds, got datetime.timedelta(0)",
+    ),
+    (lambda: customer_list_audience(name=" "), "'name': expected a non-empty string, got ' '"),
+    (lambda: customer_list_audience(description=5), "'description': expected a string or None, got 5"),
+    (
+        lambda: customer_list_audience(ad_account_id="acct-1"),
+        "'ad_account_id': expected a numeric id of 1-18 digits, got 'acct-1'",
+    ),
+    (
+        lambda: customer_list_audience(customer_list_id="list"),
+        "'customer_list_id': expected a numeric id of 1-18 digits, got 'list'",
+    ),
+    (
+        lambda: PinterestCreateAudienceOperator(
+            task_id="t", name="n", audience_type="VISITOR", rule={"visitor_source_id": "1", "prefill": "no"}
+        ),
+        "'rule.prefill': expected true or false, got 'no'",
+    ),
+    (
+        lambda: PinterestCreateAudienceOperator(task_id="t", name="n", audience_type="VISITOR", rule=None),
+        "'rule': expected an object with string keys, got None",
+    ),
+    (
+        lambda: PinterestCreateVisitorAudienceOperator(
+            task_id="t", name="n", visitor_source_id="1", retention_days=0
+        ),
+        "'retention_days': expected an integer from 1 to 540, got 0",
+    ),
+    (
+        lambda: PinterestCreateEngagementAudienceOperator(
+            task_id="t", name="n", engagement_domain="example.com", engager_type=5
+        ),
+        "'engager_type': expected an integer from 1 to 2, got 5",
+    ),
+    (
+        lambda: PinterestCreateActalikeAudienceOperator(
+            task_id="t", name="n", seed_audience_ids=["1"], percentage=20
+        ),
+        "'percentage': expected an integer from 1 to 10, got 20",
+    ),
+    (
+        lambda: PinterestUpdateAudienceOperator(task_id="t", audience_id="1"),
+        "'name': nothing to update: pass at least one of name, rule or description",
+    ),
+    (
+        lambda: PinterestUpdateAudienceOperator(task_id="t", audience_id="x", name="n"),
+        "'audience_id': expected a numeric id of 1-18 digits, got 'x'",
+    ),
+    (
+        lambda: PinterestUpdateAudienceOperator(task_id="t", audience_id="1", rule=["customer_list_id"]),
+        "'rule': expected an object with string keys, got ['customer_list_id']",
+    ),
+    (
+        lambda: PinterestUpdateAudienceOperator(task_id="t", audience_id="1", name=""),
+        "'name': expected a non-empty string, got ''",
+    ),
+    (
+        lambda: PinterestArchiveAudienceOperator(task_id="t", audience_id="abc"),
+        "'audience_id': expected a numeric id of 1-18 digits, got 'abc'",
+    ),
+    (
+        lambda: PinterestUpdateAdGroupAudiencesOperator(
+            task_id="t", ad_group_ids="1", include=["2"], mode="merge"
+        ),
+        "'mode': expected one of add, replace, remove, got 'merge'",
+    ),
+    (
+        lambda: PinterestUpdateAdGroupAudiencesOperator(task_id="t", ad_group_ids="1"),
+        "'include': pass include and/or exclude (audience ids); include=[] with mode='replace' makes an "
+        "open audience",
+    ),
+    (
+        lambda: PinterestUpdateAdGroupAudiencesOperator(task_id="t", ad_group_ids=[], include=["2"]),
+        "'ad_group_ids': expected at least one id, got none",
+    ),
+    (
+        lambda: PinterestUpdateAdGroupAudiencesOperator(task_id="t", ad_group_ids="group", include=["2"]),
+        "'ad_group_ids': expected a numeric id of 1-18 digits, got 'group'",
+    ),
+    (
+        lambda: PinterestUpdateAdGroupAudiencesOperator(task_id="t", ad_group_ids="1", exclude=["audience"]),
+        "'exclude': expected a numeric id of 1-18 digits, got 'audience'",
+    ),
+    (
+        lambda: PinterestUpdateAdGroupAudiencesOperator(
+            task_id="t", ad_group_ids="1", include=["2", "3"], exclude=["3"]
+        ),
+        "'exclude': ['3'] also appear in include; an audience cannot be both included and excluded",
+    ),
+]
+
+
+@pytest.mark.parametrize(("build", "message"), PARSE_ERRORS)
+def test_literal_arguments_fail_when_the_dag_is_parsed(build: Callable[[], Any], message: str) -> None:
+    with pytest.raises(PinterestInvalidArgumentError) as raised:
+        build()
+
+    assert str(raised.value) == f"Invalid argument {message}"
+
+
+def test_persona_fails_at_parse_time_with_the_sales_team_explanation() -> None:
+    with pytest.raises(PinterestInvalidArgumentError, match="Pinterest's sales team builds them"):
+        PinterestCreateAudienceOperator(task_id="t", name="n", audience_type="PERSONA", rule={})
+
+
+def test_templated_and_xcom_values_wait_for_rendering() -> None:
+    with dag():
+        upload = customer_list_audience(task_id="upload")
+        audience = customer_list_audience(
+            task_id="audience", customer_list_id=upload.output, ad_account_id="{{ params.account }}"
+        )
+        visitors = PinterestCreateVisitorAudienceOperator(
+            task_id="visitors",
+            name="{{ ds }} visitors",
+            visitor_source_id="1",
+            retention_days="{{ params.days }}",
+        )
+        actalike = PinterestCreateActalikeAudienceOperator(
+            task_id="actalike", name="Lookalikes", seed_audience_ids=[audience.output], percentage=3
+        )
+        targeting = PinterestUpdateAdGroupAudiencesOperator(
+            task_id="target", ad_group_ids="{{ params.ad_group }}", include=[actalike.output], mode="replace"
+        )
+
+    assert audience.upstream_task_ids == {"upload"}
+    assert actalike.upstream_task_ids == {"audience"}
+    assert targeting.upstream_task_ids == {"actalike"}
+    assert visitors.retention_days == "{{ params.days }}"
+
+
+def test_outlet_asset_is_declared_when_account_and_name_are_literal() -> None:
+    literal = customer_list_audience(ad_account_id=ACCOUNT, name="CRM buyers / 2026")
+    templated_name = customer_list_audience(ad_account_id=ACCOUNT, name="{{ ds }}")
+    connection_account = customer_list_audience()
+
+    assert [asset.uri for asset in literal.outlets] == [
+        f"pinterest://ad_accounts/{ACCOUNT}/audiences/CRM%20buyers%20%2F%202026"
+    ]
+    assert templated_name.outlets == []
+    assert connection_account.outlets == []
+
+
+def test_template_fields_cover_ids_names_rule_pieces_and_description() -> None:
+    common = ("ad_account_id", "name", "description", "poll_interval")
+    assert PinterestCreateAudienceOperator.template_fields == (*common, "rule")
+    assert PinterestCreateCustomerListAudienceOperator.template_fields == (*common, "customer_list_id")
+    assert PinterestCreateActalikeAudienceOperator.template_fields == (
+        *common,
+        "seed_audience_ids",
+        "country",
+        "percentage",
+    )
+    assert PinterestCreateVisitorAudienceOperator.template_fields == (
+        *common,
+        "visitor_source_id",
+        "event",
+        "retention_days",
+        "event_source",
+        "ingestion_source",
+        "url",
+        "event_data",
+        "extra_rule",
+    )
+    assert PinterestCreateEngagementAudienceOperator.template_fields == (
+        *common,
+        "engagement_domain",
+        "engagement_type",
+        "engager_type",
+        "retention_days",
+        "extra_rule",
+    )
+    assert PinterestUpdateAudienceOperator.template_fields == (
+        "ad_account_id",
+        "audience_id",
+        "name",
+        "rule",
+        "description",
+    )
+    assert PinterestArchiveAudienceOperator.template_fields == ("ad_account_id", "audience_id")
+    assert PinterestUpdateAdGroupAudiencesOperator.template_fields == (
+        "ad_account_id",
+        "ad_group_ids",
+        "include",
+        "exclude",
+    )
+
+
+def test_rendered_values_are_checked_again_before_any_call() -> None:
+    operator = PinterestCreateVisitorAudienceOperator(
+        task_id="t", name="n", visitor_source_id="1", retention_days="{{ params.days }}"
+    )
+    operator.retention_days = "900"  # what rendering produced
+
+    with pytest.raises(
+        PinterestInvalidArgumentError, match="'retention_days': expected an integer from 1 to 540"
+    ):
+        operator.execute({})
+
+
+def test_wait_options_default_to_72_hours_every_15_minutes_not_deferred() -> None:
+    operator = customer_list_audience()
+
+    assert (operator.wait_for_ready, operator.deferrable) == (False, False)
+    assert (operator.poll_interval, operator.timeout) == (900.0, 72 * 3600.0)
+    assert customer_list_audience(poll_interval=timedelta(minutes=1)).poll_interval == 60.0
+    assert customer_list_audience(poll_interval="{{ params.poll }}").poll_interval == "{{ params.poll }}"
+
+
+@pytest.mark.parametrize(
+    ("mode", "include", "exclude", "expected"),
+    [
+        ("add", ["2", "3"], None, {**SPEC, "AUDIENCE_INCLUDE": ["1", "2", "3"]}),
+        ("add", None, ["8"], {**SPEC, "AUDIENCE_EXCLUDE": ["9", "8"]}),
+        ("remove", ["1"], ["9"], {"GEO": ["US"], "LOCALE": ["en-US"], "AUDIENCE_INCLUDE": ["2"]}),
+        ("replace", ["5"], None, {**SPEC, "AUDIENCE_INCLUDE": ["5"]}),
+        ("replace", [], None, {"GEO": ["US"], "LOCALE": ["en-US"], "AUDIENCE_EXCLUDE": ["9"]}),
+        ("replace", [], [], {"GEO": ["US"], "LOCALE": ["en-US"]}),
+    ],
+)
+def test_merged_targeting_changes_only_the_audience_lists(
+    mode: str, include: list[str] | None, exclude: list[str] | None, expected: dict[str, Any]
+) -> None:
+    assert merged_targeting(SPEC, include, exclude, mode) == expected
+    assert SPEC["AUDIENCE_INCLUDE"] == ["1", "2"]  # the input is not modified
+
+
+def test_merged_targeting_of_an_ad_group_without_a_spec() -> None:
+    assert merged_targeting(None, ["4"], None, "add") == {"AUDIENCE_INCLUDE": ["4"]}
+    assert merged_targeting(None, ["4"], None, "remove") == {}
+
+
+def test_operator_modules_load_no_http_client_or_emulator_at_parse_time() -> None:
+    """httpx is not listed: Airflow's task SDK loads it anyway."""
+    code = (
+        "import sys\n"
+        "import airflow_provider_pinterest_audiences.operators.audience\n"
+        "import airflow_provider_pinterest_audiences.operators.ad_group\n"
+        "print(sorted(m for m in ('requests', 'fastapi', 'uvicorn') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert result.stdout.strip().splitlines()[-1] == "[]"
