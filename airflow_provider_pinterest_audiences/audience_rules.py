@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.ids import flatten, pinterest_id, pinterest_ids
 
 CREATABLE_AUDIENCE_TYPES = ("CUSTOMER_LIST", "VISITOR", "ENGAGEMENT", "ACTALIKE")
 VISITOR_EVENTS = (
@@ -48,38 +49,11 @@ OPEN_PROBLEM = (
 
 # Pinterest ids are strings of digits (at most 18). Same rule as the hook's ``require_id``; kept here so
 # that validating at DAG-parse time does not import the hook (and requests).
-_ID_PATTERN = re.compile(r"^\d{1,18}$")
 _SPELLING_NOISE = re.compile(r"[\s_-]")
 _CUSTOM_EVENT = re.compile(r"^\S+$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 _Check = Callable[[Any, str], Any]
-
-
-def pinterest_id(value: Any, argument: str) -> str:
-    """``value`` as an id string (``123`` or ``"123"``), or an error naming ``argument``."""
-    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
-    if not _ID_PATTERN.match(text):
-        raise PinterestInvalidArgumentError(argument, f"expected a numeric id of 1-18 digits, got {value!r}")
-    return text
-
-
-def pinterest_ids(value: Any, argument: str, *, allow_empty: bool = False) -> list[str]:
-    """One id or a list of ids (nested lists, as XComs inside a list render, are flattened), deduplicated."""
-    ids: list[str] = []
-    for item in _flatten(value):
-        checked = pinterest_id(item, argument)
-        if checked not in ids:
-            ids.append(checked)
-    if not ids and not allow_empty:
-        raise PinterestInvalidArgumentError(argument, "expected at least one id, got none")
-    return ids
-
-
-def _flatten(value: Any) -> list[Any]:
-    if isinstance(value, list | tuple):
-        return [leaf for item in value for leaf in _flatten(item)]
-    return [value]
 
 
 def creatable_audience_type(value: Any, argument: str = "audience_type") -> str:
@@ -161,7 +135,7 @@ def _source_filter(value: Any, argument: str, allowed: tuple[str, ...]) -> dict[
         operator, items = next(iter(value.items()))
     else:
         operator, items = "=", value
-    values = [_one_of(item, argument, allowed) for item in _flatten(items)]
+    values = [_one_of(item, argument, allowed) for item in flatten(items)]
     if not values:
         raise PinterestInvalidArgumentError(argument, f"expected at least one of {', '.join(allowed)}")
     return {operator: values}
@@ -177,7 +151,7 @@ def _ingestion_source(value: Any, argument: str) -> dict[str, list[str]]:
 
 def _strings(value: Any, argument: str) -> list[str]:
     """One non-empty string or a non-empty list of them."""
-    items = _flatten(value)
+    items = flatten(value)
     if not items or not all(isinstance(item, str) and item.strip() for item in items):
         raise PinterestInvalidArgumentError(
             argument, f"expected a non-empty string or a list of them, got {value!r}"

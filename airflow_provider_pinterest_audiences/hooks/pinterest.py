@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -36,6 +35,7 @@ from airflow_provider_pinterest_audiences.hooks.call_flow import (
 from airflow_provider_pinterest_audiences.hooks.connection_config import PinterestConnectionConfig
 from airflow_provider_pinterest_audiences.hooks.oauth import TokenGrant, TokenStore
 from airflow_provider_pinterest_audiences.hooks.retry_policy import RetryPolicy
+from airflow_provider_pinterest_audiences.ids import pinterest_id
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -47,16 +47,12 @@ log = logging.getLogger(__name__)
 JSON = dict[str, Any]
 PAGE_SIZE = 250
 MAX_AD_GROUPS_PER_UPDATE = 30
-_ID_PATTERN = re.compile(r"^\d{1,18}$")
 _sleep = time.sleep
 
 
 def require_id(argument: str, value: Any) -> str:
-    """``value`` as a Pinterest id string, or an error naming ``argument`` (before any HTTP call)."""
-    text = str(value).strip() if value is not None else ""
-    if not _ID_PATTERN.match(text):
-        raise PinterestInvalidArgumentError(argument, f"expected a numeric id of 1-18 digits, got {value!r}")
-    return text
+    """Deprecated spelling of :func:`pinterest_id` (kept until every caller moves)."""
+    return pinterest_id(value, argument)
 
 
 def _reply(response: requests.Response | httpx.Response) -> Reply:
@@ -150,21 +146,20 @@ class _PinterestHookBase(BaseHook):
 
 def account_path(ad_account_id: str, collection: str) -> str:
     """``/ad_accounts/{id}/{collection}``, e.g. ``customer_lists``, ``audiences``, ``ad_groups``."""
-    return f"/ad_accounts/{require_id('ad_account_id', ad_account_id)}/{collection}"
+    return f"/ad_accounts/{pinterest_id(ad_account_id, 'ad_account_id')}/{collection}"
 
 
 def customer_list_path(ad_account_id: str, customer_list_id: str) -> str:
-    return (
-        f"{account_path(ad_account_id, 'customer_lists')}/{require_id('customer_list_id', customer_list_id)}"
-    )
+    list_id = pinterest_id(customer_list_id, "customer_list_id")
+    return f"{account_path(ad_account_id, 'customer_lists')}/{list_id}"
 
 
 def audience_path(ad_account_id: str, audience_id: str) -> str:
-    return f"{account_path(ad_account_id, 'audiences')}/{require_id('audience_id', audience_id)}"
+    return f"{account_path(ad_account_id, 'audiences')}/{pinterest_id(audience_id, 'audience_id')}"
 
 
 def ad_group_path(ad_account_id: str, ad_group_id: str) -> str:
-    return f"{account_path(ad_account_id, 'ad_groups')}/{require_id('ad_group_id', ad_group_id)}"
+    return f"{account_path(ad_account_id, 'ad_groups')}/{pinterest_id(ad_group_id, 'ad_group_id')}"
 
 
 def _request_never_sent(exc: requests.RequestException) -> bool:
@@ -472,8 +467,8 @@ class PinterestHook(_PinterestHookBase):
                 "operation_type", f"expected SHARE or REVOKE, got {operation_type!r}"
             )
         body = {
-            "audience_id": require_id("audience_id", audience_id),
-            recipients_key: [require_id(recipients_key, i) for i in recipient_ids],
+            "audience_id": pinterest_id(audience_id, "audience_id"),
+            recipients_key: [pinterest_id(i, recipients_key) for i in recipient_ids],
             "operation_type": operation_type,
         }
         shared: JSON = self._call(
@@ -500,9 +495,9 @@ class PinterestHook(_PinterestHookBase):
     ) -> Iterator[JSON]:
         params: dict[str, Any] = {}
         if ad_group_ids:
-            params["ad_group_ids"] = [require_id("ad_group_ids", i) for i in ad_group_ids]
+            params["ad_group_ids"] = [pinterest_id(i, "ad_group_ids") for i in ad_group_ids]
         if campaign_ids:
-            params["campaign_ids"] = [require_id("campaign_ids", i) for i in campaign_ids]
+            params["campaign_ids"] = [pinterest_id(i, "campaign_ids") for i in campaign_ids]
         if entity_statuses:
             params["entity_statuses"] = list(entity_statuses)
         return self._paginate("ad_groups/list", account_path(ad_account_id, "ad_groups"), params)
@@ -514,7 +509,7 @@ class PinterestHook(_PinterestHookBase):
                 "ad_groups", f"expected 1 to {MAX_AD_GROUPS_PER_UPDATE} ad groups, got {len(ad_groups)}"
             )
         for item in ad_groups:
-            require_id("ad_groups[].id", item.get("id"))
+            pinterest_id(item.get("id"), "ad_groups[].id")
         updated: JSON = self._call(
             "ad_groups/update",
             "PATCH",

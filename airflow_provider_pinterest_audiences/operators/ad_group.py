@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pinterest_audiences.audience_rules import pinterest_ids
 from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.ids import pinterest_ids
 from airflow_provider_pinterest_audiences.operators.audience import (
     PinterestBaseOperator,
     has_unrendered_template,

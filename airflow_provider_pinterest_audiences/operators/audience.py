@@ -29,7 +29,6 @@ from airflow_provider_pinterest_audiences.audience_rules import (
     creatable_audience_type,
     customer_list_rule,
     engagement_rule,
-    pinterest_id,
     string_keyed_mapping,
     visitor_rule,
 )
@@ -41,6 +40,7 @@ from airflow_provider_pinterest_audiences.audience_wait import (
     describe,
 )
 from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.ids import pinterest_id
 from airflow_provider_pinterest_audiences.links import (
     AUDIENCE_URL_XCOM_KEY,
     PinterestAudienceLink,

@@ -13,10 +13,10 @@ from airflow_provider_pinterest_audiences.audience_rules import (
     creatable_audience_type,
     customer_list_rule,
     engagement_rule,
-    pinterest_ids,
     visitor_rule,
 )
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.ids import pinterest_ids
 
 EVENTS = "pagevisit, signup, checkout, viewcategory, search, addtocart, watchvideo, lead, custom"
 
