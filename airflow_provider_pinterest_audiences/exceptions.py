@@ -17,9 +17,18 @@ class PinterestApiError(PinterestError):
     """
 
     def __init__(
-        self, operation: str, status_code: int | None, code: int | None, message: str, *, hint: str = ""
+        self,
+        operation: str,
+        status_code: int | None,
+        code: int | None,
+        message: str,
+        *,
+        hint: str = "",
+        transient: bool = False,
     ) -> None:
         self.operation = operation
+        #: True when retries ran out on throttling, a server error or no answer: trying later may work.
+        self.transient = transient
         self.status_code = status_code
         self.code = code
         self.api_message = message

@@ -134,6 +134,7 @@ def call_flow(
                 failure.code,
                 failure.api_message,
                 hint=f"Gave up after {attempt} attempts; the API is throttling or unavailable, retry later.",
+                transient=True,
             )
         if may_be_applied and not replay_safe:
             if not can_find_existing:

@@ -10,12 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_pinterest_audiences.arguments import has_unrendered_template
 from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.ids import pinterest_ids
-from airflow_provider_pinterest_audiences.operators.audience import (
-    PinterestBaseOperator,
-    has_unrendered_template,
-)
+from airflow_provider_pinterest_audiences.operators.audience import PinterestBaseOperator
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context

@@ -12,8 +12,6 @@ XComs are rendered, always before any HTTP call.
 
 from __future__ import annotations
 
-import contextlib
-import math
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
@@ -22,6 +20,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseOperator, conf
 
+from airflow_provider_pinterest_audiences.arguments import (
+    duration_seconds,
+    has_unrendered_template,
+    literal_ad_account_id,
+)
 from airflow_provider_pinterest_audiences.assets import audience_asset
 from airflow_provider_pinterest_audiences.audience_rules import (
     actalike_rule,
@@ -59,43 +62,7 @@ if TYPE_CHECKING:
 
 AUDIENCE_XCOM_KEY = "audience"
 IF_EXISTS_CHOICES = ("reuse", "update", "fail")
-_TEMPLATE_MARKERS = ("{{", "{%")
 _COMMON_CREATE_FIELDS = ("ad_account_id", "name", "description", "poll_interval")
-
-
-def has_unrendered_template(value: Any) -> bool:
-    """Whether ``value`` still holds a Jinja template or an XCom reference: only known at run time.
-
-    XCom references (``task.output``, mapped arguments) are recognised by the two methods Airflow
-    resolves them with, on 2.x and 3.x alike.
-    """
-    if isinstance(value, str):
-        return any(marker in value for marker in _TEMPLATE_MARKERS)
-    if isinstance(value, Mapping):
-        return any(has_unrendered_template(item) for pair in value.items() for item in pair)
-    if isinstance(value, list | tuple | set):
-        return any(has_unrendered_template(item) for item in value)
-    return hasattr(value, "resolve") and hasattr(value, "iter_references")
-
-
-def literal_ad_account_id(value: Any) -> str | None:
-    """The ad account id when ``value`` is a literal (validated now), ``None`` when empty or templated."""
-    if not value or has_unrendered_template(value):
-        return None
-    return pinterest_id(value, "ad_account_id")
-
-
-def _seconds(value: timedelta | float | str, argument: str) -> float:
-    """A duration: a timedelta, or seconds as a number or a rendered number ("900")."""
-    seconds: Any = value
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            seconds = float(value)
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < math.inf:
-        raise PinterestInvalidArgumentError(argument, f"expected a duration > 0 seconds, got {value!r}")
-    return float(seconds)
 
 
 def _audience_name(value: Any) -> str:
@@ -217,9 +184,9 @@ class PinterestCreateAudienceOperator(_AudienceOperator):
         self.poll_interval = (
             poll_interval
             if has_unrendered_template(poll_interval)
-            else _seconds(poll_interval, "poll_interval")
+            else duration_seconds(poll_interval, "poll_interval")
         )
-        self.timeout = _seconds(timeout, "timeout")
+        self.timeout = duration_seconds(timeout, "timeout")
         self._check_literal_arguments()
         account = literal_ad_account_id(self.ad_account_id)
         if account is not None and not has_unrendered_template(name):
@@ -240,7 +207,7 @@ class PinterestCreateAudienceOperator(_AudienceOperator):
 
     def execute(self, context: Context) -> str:
         name, description, rule = _audience_name(self.name), _description(self.description), self.build_rule()
-        poll_interval = _seconds(self.poll_interval, "poll_interval")
+        poll_interval = duration_seconds(self.poll_interval, "poll_interval")
         account = self.resolve_ad_account_id()
         audience = self._get_or_create(account, name, description, rule)
         self.push_link(context, account, audience)

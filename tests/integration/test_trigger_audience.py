@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
+import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -220,18 +222,50 @@ async def test_unknown_status_is_logged_and_waited_on(
     assert event["status"] == "success"
 
 
-async def test_end_time_yields_timeout_with_the_last_status_without_sleeping_a_full_interval(
-    emulator: Emulator,
-) -> None:
+async def test_end_time_yields_timeout_with_the_last_status(emulator: Emulator) -> None:
     audience_id = emulator.audience()
     emulator.force(audience_id, "PROCESSING")
 
-    pending = trigger(audience_id=audience_id, poll_interval=3600, end_time=time.time() + 0.5)
-    event = await only_event(pending.run())
+    event = await only_event(trigger(audience_id=audience_id, end_time=time.time() + 0.5).run())
 
     assert event["status"] == "timeout"
     assert event["audience"]["status"] == "PROCESSING"
     assert "still PROCESSING" in event["message"]
+
+
+async def test_sleeps_stop_at_end_time_rather_than_a_full_interval(emulator: Emulator) -> None:
+    audience_id = emulator.audience()
+
+    event = await only_event(
+        trigger(audience_id=audience_id, poll_interval=3600, end_time=time.time() + 0.3).run()
+    )
+
+    assert event["status"] == "timeout"
+    assert "had not been read yet" in event["message"]
+
+
+async def test_first_poll_waits_part_of_an_interval_as_the_caller_just_checked(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audience_id = emulator.audience()
+    delays: list[tuple[float, float]] = []
+
+    def longest(low: float, high: float) -> float:
+        delays.append((low, high))
+        return high
+
+    monkeypatch.setattr(random, "uniform", longest)
+    before = emulator.audience_gets()
+
+    waiting = asyncio.create_task(only_event(trigger(audience_id=audience_id, poll_interval=3600).run()))
+    await until(lambda: bool(delays))
+    await asyncio.sleep(0.3)
+
+    assert delays == [(0, 3600.0)]
+    assert emulator.audience_gets() == before
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
 
 
 async def test_end_time_already_passed_times_out_before_any_request(emulator: Emulator) -> None:
@@ -247,14 +281,18 @@ async def test_end_time_already_passed_times_out_before_any_request(emulator: Em
 
 async def test_rate_limits_and_503s_while_polling_do_not_end_the_wait(emulator: Emulator) -> None:
     audience_id = emulator.audience()
-    emulator.control("POST", "/faults", {"rate_limit_storm": 3, "fail_every_n": 4})
+    emulator.force(audience_id, "PROCESSING")
+    emulator.control("POST", "/faults", {"rate_limit_storm": 3, "fail_every_n": 2})
 
-    event = await only_event(trigger(audience_id=audience_id).run())
+    def answered(status: str) -> int:
+        return int(emulator.control("GET", "/requests")["by_status"].get(status, 0))
+
+    waiting = asyncio.create_task(only_event(trigger(audience_id=audience_id).run()))
+    await until(lambda: answered("429") >= 3 and answered("503") >= 1)
+    emulator.force(audience_id, "READY")
+    event = await waiting
 
     assert event["status"] == "success"
-    answered = emulator.control("GET", "/requests")["by_status"]
-    assert answered.get("429", 0) >= 3
-    assert answered.get("503", 0) >= 1
 
 
 async def test_outage_longer_than_the_hook_retries_waits_for_the_next_poll(emulator: Emulator) -> None:

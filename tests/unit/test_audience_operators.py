@@ -15,6 +15,7 @@ import pendulum
 import pytest
 from airflow.providers.common.compat.sdk import DAG
 
+from airflow_provider_pinterest_audiences.arguments import has_unrendered_template
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.operators.ad_group import (
     PinterestUpdateAdGroupAudiencesOperator,
@@ -28,7 +29,6 @@ from airflow_provider_pinterest_audiences.operators.audience import (
     PinterestCreateEngagementAudienceOperator,
     PinterestCreateVisitorAudienceOperator,
     PinterestUpdateAudienceOperator,
-    has_unrendered_template,
 )
 
 ACCOUNT = "549755885175"

@@ -144,6 +144,7 @@ def test_gives_up_after_the_cap_with_a_clear_error(recorded_sleeps: list[float])
     error = raised.value
     assert (error.status_code, error.code, error.operation) == (503, 4197, "audiences/get")
     assert "Gave up after 3 attempts" in str(error)
+    assert error.transient
     assert len(responses.calls) == 3
     assert len(recorded_sleeps) == 2
 
@@ -152,9 +153,10 @@ def test_gives_up_after_the_cap_with_a_clear_error(recorded_sleeps: list[float])
 def test_client_errors_are_not_retried() -> None:
     responses.get(f"{AUDIENCES_URL}/42", status=404, json={"code": 2601, "message": "Audience not found."})
 
-    with pytest.raises(PinterestApiError, match="HTTP 404, code 2601: Audience not found"):
+    with pytest.raises(PinterestApiError, match="HTTP 404, code 2601: Audience not found") as raised:
         PinterestHook().get_audience(AD_ACCOUNT_ID, "42")
     assert len(responses.calls) == 1
+    assert not raised.value.transient
 
 
 @responses.activate

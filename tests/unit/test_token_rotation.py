@@ -218,3 +218,19 @@ def test_continuous_refresh_is_sent_when_the_extra_asks_for_it(monkeypatch: pyte
         "refresh_token": [REFRESH_TOKEN],
         "continuous_refresh": ["true"],
     }
+
+
+@responses.activate
+def test_a_long_lived_hook_refreshes_the_second_time_with_the_rotated_token(pinterest_conn: None) -> None:
+    for access, refresh in (("access-7", "refresh-7"), ("access-8", "refresh-8")):
+        responses.get(AUDIENCE_URL, status=401, json=UNAUTHORIZED)
+        responses.post(TOKEN_URL, json=_grant_body(access, refresh))
+        responses.get(AUDIENCE_URL, json={"id": "42"})
+    hook = PinterestHook()
+
+    hook.get_audience(AD_ACCOUNT_ID, "42")
+    hook.get_audience(AD_ACCOUNT_ID, "42")
+
+    sent = [parse_qs(c.request.body)["refresh_token"] for c in responses.calls if c.request.method == "POST"]
+    assert sent == [[REFRESH_TOKEN], ["refresh-7"]]
+    assert responses.calls[-1].request.headers["Authorization"] == "Bearer access-8"

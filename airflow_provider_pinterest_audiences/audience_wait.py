@@ -1,0 +1,180 @@
+"""When is a wait for an audience (or customer list) over: the status rules and their error messages.
+
+Pure and import-light; shared by the sensor, the trigger and the create operators. The trigger's event,
+one per wait, is ``{"status": "success" | "failure" | "timeout" | "error", "<key>": object | None,
+"message": str}`` where ``<key>`` is ``"audience"`` when waiting on an audience and ``"customer_list"``
+when waiting on a customer list.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, NamedTuple
+
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
+
+from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SUCCESS_STATUSES: tuple[str, ...] = ("READY",)
+DEFAULT_FAILURE_STATUSES: tuple[str, ...] = ("TOO_SMALL", "ERROR", "ARCHIVED")
+MIN_MATCHED_USERS = 100
+
+# Statuses Pinterest documents as "not ready yet" (audiences, then customer lists); anything else that
+# is neither a success nor a failure status is unknown: logged, and waited on.
+KNOWN_WAITING_STATUSES = frozenset(
+    {"INITIALIZING", "PROCESSING", "UPDATING", "PERSONAS_INITIALIZING", "UPLOADING"}
+)
+
+_ADVICE = {
+    "TOO_SMALL": (
+        f"fewer than {MIN_MATCHED_USERS} Pinterest users matched. Add records to the customer list "
+        "(for other audience types, widen the rule), then wait again"
+    ),
+    "ARCHIVED": "archived audiences cannot be used or restored. Create a new audience",
+    "ERROR": (
+        "Pinterest could not build it. Check its rule and source (customer list, tag, seed audiences) "
+        "in Ads Manager, then create it again or contact Pinterest support"
+    ),
+}
+
+EventStatus = Literal["success", "failure", "timeout", "error"]
+TargetKind = Literal["audience", "customer_list"]
+
+
+class WaitTarget(NamedTuple):
+    """What is waited on. ``kind`` is also the key of the object in the trigger's event."""
+
+    kind: TargetKind
+    object_id: str
+
+    @property
+    def label(self) -> str:
+        return "audience" if self.kind == "audience" else "customer list"
+
+    def id_kwargs(self) -> dict[str, str | None]:
+        """``audience_id`` and ``customer_list_id`` as the trigger takes them (one of them ``None``)."""
+        return {
+            f"{kind}_id": self.object_id if kind == self.kind else None
+            for kind in ("audience", "customer_list")
+        }
+
+
+class PinterestAudienceFailedError(PinterestError, AirflowFailException):
+    """The audience (or customer list) reached a failure status; ``audience`` is the last object read.
+
+    An ``AirflowFailException``: the task is not retried (reading the same object again cannot change a
+    final status) and ``soft_fail`` turns it into a skip, in poke, reschedule and deferrable mode alike.
+    """
+
+    def __init__(self, message: str, audience: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.audience = dict(audience) if audience is not None else None
+        self.status = self.audience.get("status") if self.audience is not None else None
+
+
+def wait_target(audience_id: str | None, customer_list_id: str | None) -> WaitTarget:
+    """The one thing to wait on; an error naming both arguments unless exactly one is given."""
+    candidates: list[tuple[TargetKind, str | None]] = [
+        ("audience", audience_id),
+        ("customer_list", customer_list_id),
+    ]
+    chosen = [
+        (kind, str(value).strip()) for kind, value in candidates if value is not None and str(value).strip()
+    ]
+    if len(chosen) != 1:
+        raise PinterestInvalidArgumentError(
+            "audience_id",
+            f"pass exactly one of audience_id or customer_list_id (got audience_id={audience_id!r}, "
+            f"customer_list_id={customer_list_id!r})",
+        )
+    return WaitTarget(*chosen[0])
+
+
+def status_rules(
+    success_statuses: Sequence[str], failure_statuses: Sequence[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Both status lists upper-cased and checked: strings, a non-empty success list, no overlap."""
+    success = _statuses("success_statuses", success_statuses)
+    failure = _statuses("failure_statuses", failure_statuses)
+    if not success:
+        raise PinterestInvalidArgumentError("success_statuses", "give at least one status, e.g. ('READY',)")
+    overlap = sorted(set(success) & set(failure))
+    if overlap:
+        raise PinterestInvalidArgumentError(
+            "failure_statuses", f"{overlap} also appear in success_statuses; a status cannot be both"
+        )
+    return success, failure
+
+
+def _statuses(argument: str, values: Sequence[str]) -> tuple[str, ...]:
+    items = (values,) if isinstance(values, str) else tuple(values)
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise PinterestInvalidArgumentError(argument, f"statuses must be non-empty strings, got {item!r}")
+    return tuple(item.strip().upper() for item in items)
+
+
+def describe(audience: Mapping[str, Any]) -> str:
+    """``audience 123 'Buyers'`` or ``customer list 456 'Buyers'``, with its size or record count."""
+    is_list = audience.get("type") == "customerlist"
+    label = "customer list" if is_list else "audience"
+    name = audience.get("name")
+    named = f" {name!r}" if name else ""
+    if is_list:
+        amount = f"{audience.get('num_uploaded_user_records', 'unknown')} records uploaded"
+    else:
+        amount = f"size {audience.get('size', 'unknown')}"
+    return f"{label} {audience.get('id', '?')}{named} ({amount})"
+
+
+def check_audience_status(
+    audience: Mapping[str, Any], success_statuses: Sequence[str], failure_statuses: Sequence[str]
+) -> bool:
+    """True when the wait is over, False while still waiting.
+
+    Unknown statuses are logged and mean "still waiting". A failure status raises
+    :class:`PinterestAudienceFailedError` saying which status, the size, and what to do.
+    """
+    success, failure = status_rules(success_statuses, failure_statuses)
+    status = str(audience.get("status") or "").upper()
+    if status in success:
+        return True
+    if status in failure:
+        advice = _ADVICE.get(status, f"it is one of failure_statuses {list(failure)}")
+        raise PinterestAudienceFailedError(f"Pinterest {describe(audience)} is {status}: {advice}.", audience)
+    if status not in KNOWN_WAITING_STATUSES:
+        log.warning(
+            "Pinterest %s has status %r, which this provider does not know; still waiting for %s.",
+            describe(audience),
+            status or None,
+            list(success),
+        )
+    return False
+
+
+def wait_event(
+    status: EventStatus, target: WaitTarget, found: Mapping[str, Any] | None, message: str
+) -> dict[str, Any]:
+    """The trigger's event payload (see the module docstring)."""
+    return {"status": status, target.kind: dict(found) if found is not None else None, "message": message}
+
+
+def audience_from_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The audience (or customer list) of a ``success`` event; otherwise raise with the event's message.
+
+    ``failure`` raises :class:`PinterestAudienceFailedError`, ``timeout`` ``AirflowSensorTimeout``,
+    anything else :class:`PinterestError`.
+    """
+    status = event.get("status")
+    message = str(event.get("message") or f"the wait ended with status {status!r}")
+    found = event.get("audience", event.get("customer_list"))
+    if status == "success" and isinstance(found, dict):
+        return found
+    if status == "failure":
+        raise PinterestAudienceFailedError(message, found if isinstance(found, dict) else None)
+    if status == "timeout":
+        raise AirflowSensorTimeout(message)
+    raise PinterestError(message)

@@ -1,0 +1,88 @@
+"""PinterestAudienceSensor against the emulator: poke mode, and deferral through the real trigger."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from airflow.providers.common.compat.sdk import TaskDeferred
+
+from airflow_provider_pinterest_audiences.audience_wait import PinterestAudienceFailedError
+from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
+from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
+from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+from airflow_provider_pinterest_audiences.sensors.audience import PinterestAudienceSensor
+
+ACCOUNT = "549755885175"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    settings = EmulatorSettings(audience_initializing_seconds=0.1, audience_processing_seconds=0.3)
+    with EmulatorServer(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def hook(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> PinterestHook:
+    monkeypatch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", server.connection_json())
+    requests.post(f"{server.root_url}/_emulator/reset", timeout=10).raise_for_status()
+    return PinterestHook()
+
+
+def new_audience(hook: PinterestHook, records: int) -> str:
+    hashes = ",".join(hashlib.sha256(f"user{i}@example.com".encode()).hexdigest() for i in range(records))
+    list_id = hook.create_customer_list(ACCOUNT, name="Buyers", records=hashes)["id"]
+    rule = {"customer_list_id": list_id}
+    return str(hook.create_audience(ACCOUNT, name="Buyers", audience_type="CUSTOMER_LIST", rule=rule)["id"])
+
+
+async def resume_through_trigger(sensor: PinterestAudienceSensor) -> Any:
+    """What Airflow does: defer, rebuild the trigger from its serialised form, run it, resume the task."""
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute({})
+    classpath, kwargs = deferred.value.trigger.serialize()
+    module, _, name = classpath.rpartition(".")
+    trigger = getattr(importlib.import_module(module), name)(**kwargs)
+    events = [event async for event in trigger.run()]
+    assert len(events) == 1
+    return getattr(sensor, deferred.value.method_name)({}, events[0].payload)
+
+
+async def test_deferred_sensor_returns_the_ready_audience(hook: PinterestHook) -> None:
+    audience_id = new_audience(hook, records=300)
+    sensor = PinterestAudienceSensor(
+        task_id="wait", audience_id=audience_id, deferrable=True, poke_interval=0.05
+    )
+
+    found = await asyncio.wait_for(resume_through_trigger(sensor), 15)
+
+    assert found["id"] == audience_id
+    assert found["status"] == "READY"
+
+
+async def test_deferred_sensor_fails_on_too_small(hook: PinterestHook) -> None:
+    audience_id = new_audience(hook, records=20)
+    sensor = PinterestAudienceSensor(
+        task_id="wait", audience_id=audience_id, deferrable=True, poke_interval=0.05
+    )
+
+    with pytest.raises(PinterestAudienceFailedError, match="TOO_SMALL"):
+        await asyncio.wait_for(resume_through_trigger(sensor), 15)
+
+
+def test_poke_mode_sensor_returns_the_ready_audience(hook: PinterestHook) -> None:
+    audience_id = new_audience(hook, records=300)
+    sensor = PinterestAudienceSensor(
+        task_id="wait", audience_id=audience_id, deferrable=False, poke_interval=0.05
+    )
+
+    found = sensor.execute({})
+
+    assert found["id"] == audience_id
+    assert found["status"] == "READY"
