@@ -321,12 +321,17 @@ def test_merged_targeting_of_an_ad_group_without_a_spec() -> None:
 
 
 def test_operator_modules_load_no_http_client_or_emulator_at_parse_time() -> None:
-    """httpx is not listed: Airflow's task SDK loads it anyway."""
+    """Compared with what Airflow itself loads (Airflow 2 imports requests, the task SDK httpx)."""
     code = (
         "import sys\n"
+        "from airflow.providers.common.compat.sdk import BaseOperator, BaseSensorOperator\n"
+        "heavy = ('requests', 'httpx', 'fastapi', 'uvicorn', 'airflow_provider_pinterest_audiences.emulator')"
+        "\n"
+        "before = {m for m in heavy if m in sys.modules}\n"
         "import airflow_provider_pinterest_audiences.operators.audience\n"
         "import airflow_provider_pinterest_audiences.operators.ad_group\n"
-        "print(sorted(m for m in ('requests', 'fastapi', 'uvicorn') if m in sys.modules))\n"
+        "import airflow_provider_pinterest_audiences.sensors.audience\n"
+        "print(sorted(m for m in heavy if m in sys.modules and m not in before))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
