@@ -1,0 +1,59 @@
+"""Hash raw chunks on every CPU: an ordered, bounded pipeline over a process pool.
+
+The calling process only reads (CSV blocks are raw bytes cut at row boundaries); workers parse, normalise,
+validate and hash, and send back packed digests. At most two chunks per worker are in flight, so memory
+stays flat whatever the input size. Inputs of one chunk, or ``processes=1``, never start a pool.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import chain
+from multiprocessing.context import BaseContext
+
+from airflow_provider_pinterest_audiences.records import HashedChunk, IdentifierType, RawChunk, hash_chunk
+
+IN_FLIGHT_PER_PROCESS = 2
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the platform has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _pool_context() -> BaseContext:
+    # fork: workers start at once with this module already imported. A forkserver or spawn worker would
+    # re-import the parent's __main__ (Airflow's task runner: seconds). Workers only hash, so the usual
+    # fork-with-threads hazards (locks held by other threads) do not reach the code they run.
+    return multiprocessing.get_context("fork" if sys.platform == "linux" else None)
+
+
+def hash_chunks(
+    chunks: Iterable[RawChunk], identifier_type: IdentifierType, *, processes: int | None = None
+) -> Iterator[HashedChunk]:
+    """``hash_chunk`` over ``chunks``, results in input order, on ``processes`` workers (None: all CPUs)."""
+    workers = available_cpus() if processes is None else processes
+    pending_chunks = iter(chunks)
+    head = [chunk for chunk in (next(pending_chunks, None), next(pending_chunks, None)) if chunk is not None]
+    if workers <= 1 or len(head) < 2:
+        for chunk in chain(head, pending_chunks):
+            yield hash_chunk(chunk, identifier_type)
+        return
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context())
+    in_flight: deque[Future[HashedChunk]] = deque()
+    try:
+        for chunk in chain(head, pending_chunks):
+            in_flight.append(pool.submit(hash_chunk, chunk, identifier_type))
+            if len(in_flight) >= IN_FLIGHT_PER_PROCESS * workers:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,163 @@
+"""End-to-end customer-list upload throughput and memory, against the emulator in its own process.
+
+For each N: write N plain emails as CSV, then in fresh interpreters (so peak RSS belongs to one run)
+1. time a bare single-core loop of strip + lower + sha256 + hexdigest over the same rows (the ceiling);
+2. run ``PinterestUploadCustomerListOperator`` (append, default settings) on the file against the emulator
+   (``--no-store-records``: counts only), and measure wall time and the task process's peak RSS.
+Prints records/s, the ratio to the ceiling, and peak RSS. Targets: ratio >= 0.7; RSS(largest N) <= 1.2x
+RSS(smallest N). Also the read phase alone (read, validate and hash every row, on all CPUs): the operator
+uploads nothing before that phase has checked the whole input.
+
+    uv run python benchmarks/upload.py --rows 1000000 10000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CEILING = """
+import hashlib, json, sys, time
+elapsed, rows = 0.0, 0
+with open(sys.argv[1], encoding="utf-8") as handle:
+    while lines := handle.readlines(1 << 26):
+        start = time.perf_counter()
+        for line in lines:
+            hashlib.sha256(line.strip().lower().encode()).hexdigest()
+        elapsed += time.perf_counter() - start
+        rows += len(lines)
+print(json.dumps({"rows": rows, "seconds": elapsed}))
+"""
+
+UPLOAD = """
+import json, logging, os, resource, sys, time
+logging.disable(logging.INFO)
+from airflow_provider_pinterest_audiences.operators.customer_list import PinterestUploadCustomerListOperator
+
+class TaskInstance:
+    def xcom_push(self, key, value):
+        self.summary = value
+
+read_seconds = []
+original_read = PinterestUploadCustomerListOperator._read
+
+def timed_read(self, sink):
+    start = time.perf_counter()
+    try:
+        return original_read(self, sink)
+    finally:
+        read_seconds.append(time.perf_counter() - start)
+
+PinterestUploadCustomerListOperator._read = timed_read
+operator = PinterestUploadCustomerListOperator(
+    task_id="benchmark", customer_list_name=sys.argv[2], source=sys.argv[1]
+)
+ti = TaskInstance()
+start = time.perf_counter()
+operator.execute({"ti": ti})
+seconds = time.perf_counter() - start
+print(json.dumps({
+    "seconds": seconds,
+    "read_seconds": read_seconds[0],
+    "summary": ti.summary,
+    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "workers_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+}))
+"""
+
+
+def write_emails(path: Path, rows: int) -> None:
+    """N distinct plain emails, mixed case and padded like a real export."""
+    if path.exists() and path.stat().st_size > 0:
+        return
+    with path.open("w", encoding="utf-8") as handle:
+        step = 100_000
+        for start in range(0, rows, step):
+            stop = min(start + step, rows)
+            handle.write("".join(f" Customer.{i}@Example{i % 1000}.com\n" for i in range(start, stop)))
+
+
+class Emulator:
+    """``python -m airflow_provider_pinterest_audiences.emulator`` as a subprocess on a free port."""
+
+    def __enter__(self) -> Emulator:
+        command = [
+            sys.executable,
+            "-m",
+            "airflow_provider_pinterest_audiences.emulator",
+            "--port",
+            "0",
+            "--no-store-records",
+            "--ads-write-per-minute",
+            "1000000000",
+        ]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if match := re.match(r"AIRFLOW_CONN_PINTEREST_DEFAULT='(.*)'", line.strip()):
+                self.connection = match.group(1)
+                return self
+        raise RuntimeError("the emulator did not start")
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def run_json(code: str, *args: str, env: dict[str, str] | None = None) -> dict[str, object]:
+    output = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=False
+    )
+    if output.returncode:
+        raise RuntimeError(output.stderr[-3000:])
+    result: dict[str, object] = json.loads(output.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "pinterest-upload-bench"))
+    args = parser.parse_args()
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"CPUs: {os.cpu_count()}, Python {sys.version.split()[0]}")
+    header = f"{'rows':>11} {'seconds':>8} {'records/s':>11} {'ceiling/s':>11} {'ratio':>6} {'peak RSS':>9}"
+    print(header + f" {'worker RSS':>10} {'read s':>7} {'read ratio':>10}")
+    peaks: dict[int, float] = {}
+    with Emulator() as emulator:
+        env = {**os.environ, "AIRFLOW_CONN_PINTEREST_DEFAULT": emulator.connection}
+        for rows in args.rows:
+            path = workdir / f"emails-{rows}.csv"
+            write_emails(path, rows)
+            ceiling = run_json(CEILING, str(path))
+            ceiling_rate = float(ceiling["rows"]) / float(ceiling["seconds"])  # type: ignore[arg-type]
+            result = run_json(UPLOAD, str(path), f"benchmark-{rows}-{time.time_ns()}", env=env)
+            seconds = float(result["seconds"])  # type: ignore[arg-type]
+            summary = result["summary"]
+            assert isinstance(summary, dict) and summary["added"] == rows, summary
+            rate = rows / seconds
+            peaks[rows] = float(result["peak_rss_mb"])  # type: ignore[arg-type]
+            workers_peak = float(result["workers_peak_rss_mb"])  # type: ignore[arg-type]
+            read_seconds = float(result["read_seconds"])  # type: ignore[arg-type]
+            print(
+                f"{rows:>11,} {seconds:>8.2f} {rate:>11,.0f} {ceiling_rate:>11,.0f}"
+                f" {rate / ceiling_rate:>6.2f} {peaks[rows]:>7.0f}MB {workers_peak:>8.0f}MB"
+                f" {read_seconds:>7.2f} {rows / read_seconds / ceiling_rate:>10.2f}"
+            )
+    if len(peaks) > 1:
+        smallest, largest = min(peaks), max(peaks)
+        print(f"peak RSS {largest:,} rows / {smallest:,} rows: {peaks[largest] / peaks[smallest]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

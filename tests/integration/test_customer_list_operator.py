@@ -1,0 +1,344 @@
+"""PinterestUploadCustomerListOperator against the emulator: exact hashes, modes, retries, sources."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
+from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
+from airflow_provider_pinterest_audiences.exceptions import PinterestApiError, PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.operators.customer_list import PinterestUploadCustomerListOperator
+from tests.integration.emulator_api import ACCOUNT, control
+
+UUIDS = ["6D92078A-8246-4BA4-AE5B-76104861E7DC", "0f7c6a1e-3b2d-4c5e-9f8a-1b2c3d4e5f60"]
+_names = (f"customers-{n}" for n in itertools.count())
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class FakeTaskInstance:
+    def __init__(self) -> None:
+        self.xcom: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcom[key] = value
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    with EmulatorServer(EmulatorSettings(ads_write_per_minute=100_000), host="127.0.0.1", port=0) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def pinterest_connection(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_provider_pinterest_audiences.hooks import pinterest
+
+    monkeypatch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", server.connection_json())
+    monkeypatch.setattr(pinterest, "_sleep", lambda seconds: None)
+
+
+def run(**kwargs: Any) -> tuple[str, dict[str, Any]]:
+    """Execute the operator as a task would; returns the XCom value and the upload summary."""
+    kwargs.setdefault("hashing_processes", 1)
+    operator = PinterestUploadCustomerListOperator(task_id="upload", **kwargs)
+    ti = FakeTaskInstance()
+    list_id = operator.execute({"ti": ti})
+    return list_id, ti.xcom["upload_summary"]
+
+
+def members(server: EmulatorServer, list_id: str) -> set[str]:
+    return set(control(server, "GET", f"/ad_accounts/{ACCOUNT}/customer_lists/{list_id}/records")["members"])
+
+
+def lists_named(server: EmulatorServer, name: str) -> list[dict[str, Any]]:
+    lists = control(server, "GET", "/summary")["ad_accounts"][ACCOUNT]["customer_lists"]
+    return [item for item in lists if item["name"] == name]
+
+
+def request_total(server: EmulatorServer) -> int:
+    total: int = control(server, "GET", "/requests")["total"]
+    return total
+
+
+# --- append and remove ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("list_type", "values", "expected"),
+    [
+        (
+            "EMAIL",
+            [" Ann@Example.com", "bob@example.org", "junk", ""],
+            ["ann@example.com", "bob@example.org"],
+        ),
+        ("IDFA", [*UUIDS, "not-a-uuid"], [u.upper() for u in UUIDS]),
+        ("MAID", [*UUIDS, "00000000-0000-0000-0000-000000000000"], [u.lower() for u in UUIDS]),
+        ("LR_ID", ["XY123", " Ab9 "], ["XY123", "Ab9"]),
+        ("DLX_ID", ["dlx-1", "dlx-2"], ["dlx-1", "dlx-2"]),
+    ],
+)
+def test_append_sends_exactly_the_hashes_of_valid_rows(
+    server: EmulatorServer, list_type: str, values: list[str], expected: list[str]
+) -> None:
+    name = next(_names)
+    list_id, summary = run(customer_list_name=name, source=values, list_type=list_type)
+    assert members(server, list_id) == {sha(value) for value in expected}
+    assert summary["valid"] == len(expected)
+    assert summary["read"] == len(values)
+    assert sum(summary["invalid"].values()) == len(values) - len(expected)
+    assert lists_named(server, name)[0]["list_type"] == list_type
+
+
+def test_hashed_pinner_ids_pass_through(server: EmulatorServer) -> None:
+    digest = sha("pinner-1")
+    list_id, summary = run(
+        customer_list_name=next(_names), source=[digest.upper(), "raw-id"], list_type="HASHED_PINNER_ID"
+    )
+    assert members(server, list_id) == {digest}
+    assert summary["invalid"] == {"not_sha256": 1}
+
+
+def test_append_batches_and_rerun_reuse_one_list(server: EmulatorServer, tmp_path: Path) -> None:
+    name = next(_names)
+    path = tmp_path / "customers.csv"
+    path.write_text("id,email\n" + "".join(f"{i},user{i}@example.com\n" for i in range(250)))
+    list_id, summary = run(
+        customer_list_name=name,
+        source=str(path),
+        has_header=True,
+        column="email",
+        max_records_per_request=100,
+    )
+    assert summary["batches"] == 3
+    assert summary["added"] == 250
+    again, _ = run(customer_list_name=name, source=str(path), has_header=True, column="email")
+    assert again == list_id
+    assert len(lists_named(server, name)) == 1
+    assert members(server, list_id) == {sha(f"user{i}@example.com") for i in range(250)}
+
+
+def test_remove_takes_members_out_of_an_existing_list(server: EmulatorServer) -> None:
+    name = next(_names)
+    list_id, _ = run(customer_list_name=name, source=["a@x.com", "b@x.com", "c@x.com"])
+    same, summary = run(customer_list_id=list_id, source=["B@x.com", "z@x.com"], mode="remove")
+    assert same == list_id
+    assert summary["removed"] == 2
+    assert members(server, list_id) == {sha("a@x.com"), sha("c@x.com")}
+    with pytest.raises(PinterestInvalidArgumentError, match="no customer list named"):
+        run(customer_list_name=next(_names), source=["a@x.com"], mode="remove")
+
+
+# --- mirror -----------------------------------------------------------------------------------------------
+
+
+def test_mirror_over_three_runs(server: EmulatorServer, tmp_path: Path) -> None:
+    name, state = next(_names), str(tmp_path / "state" / "mirror.snapshot")
+    first_source = [f"user{i}@example.com" for i in range(40)]
+    list_id, first = run(customer_list_name=name, source=first_source, mode="mirror", state_path=state)
+    assert (first["added"], first["removed"], first["desired_members"]) == (40, 0, 40)
+    assert members(server, list_id) == {sha(email) for email in first_source}
+
+    second_source = [f"USER{i}@example.com" for i in range(10, 60)] * 2  # duplicates collapse
+    same, second = run(customer_list_name=name, source=second_source, mode="mirror", state_path=state)
+    assert same == list_id
+    assert (second["added"], second["removed"], second["desired_members"]) == (20, 10, 50)
+    assert members(server, list_id) == {sha(f"user{i}@example.com") for i in range(10, 60)}
+
+    report_before = control(server, "GET", f"/ad_accounts/{ACCOUNT}/customer_lists/{list_id}/records")
+    _, third = run(customer_list_name=name, source=second_source, mode="mirror", state_path=state)
+    report_after = control(server, "GET", f"/ad_accounts/{ACCOUNT}/customer_lists/{list_id}/records")
+    assert (third["added"], third["removed"], third["batches"]) == (0, 0, 0)
+    assert report_after == report_before
+    assert len(lists_named(server, name)) == 1
+
+
+@pytest.mark.parametrize("mode", ["append", "mirror"])
+def test_retry_after_a_failure_mid_upload_ends_in_the_clean_state(
+    server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+
+    name = next(_names)
+    state = {"state_path": str(tmp_path / "retry.snapshot")} if mode == "mirror" else {}
+    if mode == "mirror":  # a list with members that must leave, and a snapshot saying so
+        run(customer_list_name=name, source=[f"old{i}@x.com" for i in range(30)], mode=mode, **state)
+    source = [f"new{i}@x.com" for i in range(100)]
+    real_update = PinterestHook.update_customer_list
+    calls = itertools.count(1)
+
+    def update_then_break(self: PinterestHook, *args: Any, **kwargs: Any) -> Any:
+        if next(calls) == 3:  # from the third PATCH on, every request fails
+            control(server, "POST", "/faults", json={"fail_every_n": 1})
+        return real_update(self, *args, **kwargs)
+
+    monkeypatch.setattr(PinterestHook, "update_customer_list", update_then_break)
+    try:
+        with pytest.raises(PinterestApiError):
+            run(customer_list_name=name, source=source, mode=mode, max_records_per_request=20, **state)
+    finally:
+        control(server, "POST", "/faults", json={"fail_every_n": 0})
+    monkeypatch.setattr(PinterestHook, "update_customer_list", real_update)
+    list_id, summary = run(customer_list_name=name, source=source, mode=mode, **state)
+    assert members(server, list_id) == {sha(email) for email in source}
+    assert len(lists_named(server, name)) == 1
+    if mode == "mirror":
+        assert summary["removed"] == 30
+        _, after = run(customer_list_name=name, source=source, mode=mode, **state)
+        assert after["batches"] == 0
+
+
+# --- sources ----------------------------------------------------------------------------------------------
+
+
+def test_sql_source(server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.providers.common.compat.sdk import BaseHook
+
+    database = str(tmp_path / "crm.db")
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE customers (id INTEGER, email TEXT)")
+        connection.executemany(
+            "INSERT INTO customers VALUES (?, ?)", [(i, f"c{i}@shop.com") for i in range(30)]
+        )
+    hook = SimpleNamespace(get_conn=lambda: sqlite3.connect(database))
+    monkeypatch.setattr(BaseHook, "get_hook", classmethod(lambda cls, conn_id, **kwargs: hook))
+    list_id, summary = run(
+        customer_list_name=next(_names),
+        sql="SELECT id, email FROM customers",
+        sql_conn_id="crm",
+        column="email",
+    )
+    assert members(server, list_id) == {sha(f"c{i}@shop.com") for i in range(30)}
+    assert summary["read"] == 30
+
+
+def test_object_storage_sources_and_state(server: EmulatorServer, tmp_path: Path) -> None:
+    import fsspec
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+    from airflow.sdk.io import attach
+
+    (tmp_path / "local.csv").write_text("a@files.com\nb@files.com\n")
+    list_id, _ = run(customer_list_name=next(_names), source=f"file://{tmp_path}/local.csv")
+    assert members(server, list_id) == {sha("a@files.com"), sha("b@files.com")}
+
+    attach("memory", fs=fsspec.filesystem("memory"))
+    source = ObjectStoragePath("memory://exports/customers.csv")
+    source.write_text("email\nm1@mem.com\nm2@mem.com\n")
+    name, state = next(_names), "memory://state/mirror.snapshot"
+    list_id, _ = run(customer_list_name=name, source=source, has_header=True, mode="mirror", state_path=state)
+    source.write_text("email\nm2@mem.com\nm3@mem.com\n")
+    _, summary = run(customer_list_name=name, source=source, has_header=True, mode="mirror", state_path=state)
+    assert (summary["added"], summary["removed"]) == (1, 1)
+    assert members(server, list_id) == {sha("m2@mem.com"), sha("m3@mem.com")}
+
+
+def test_hashing_in_worker_processes_gives_the_same_list(server: EmulatorServer, tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text("".join(f"person{i}@example.com\n" for i in range(120_000)))
+    list_id, summary = run(customer_list_name=next(_names), source=str(path), hashing_processes=2)
+    assert summary["valid"] == 120_000
+    assert members(server, list_id) == {sha(f"person{i}@example.com") for i in range(120_000)}
+
+
+# --- bad input fails before any API call ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"source": ["a@x.com"], "list_type": "PHONE"}, "list_type"),
+        ({"source": ["a@x.com"], "mode": "mirror"}, "state_path"),
+        ({"source": ["a@x.com"], "mode": "upsert"}, "mode"),
+        ({"source": ["a@x.com"], "customer_list_id": "1"}, "customer_list_name"),
+        ({"source": ["a@x.com"], "sql": "SELECT 1", "sql_conn_id": "db"}, "source"),
+        ({"source": ["a@x.com"], "max_invalid_ratio": 2}, "max_invalid_ratio"),
+    ],
+)
+def test_bad_arguments_are_refused_when_the_dag_is_parsed(kwargs: dict[str, Any], argument: str) -> None:
+    kwargs.setdefault("customer_list_name", "x")
+    with pytest.raises(PinterestInvalidArgumentError) as raised:
+        PinterestUploadCustomerListOperator(task_id="upload", **kwargs)
+    assert raised.value.argument == argument
+
+
+def test_neither_name_nor_id_is_refused() -> None:
+    with pytest.raises(PinterestInvalidArgumentError, match="exactly one of customer_list_name"):
+        PinterestUploadCustomerListOperator(task_id="upload", source=["a@x.com"])
+
+
+@pytest.mark.parametrize(
+    ("source", "kwargs", "argument", "message"),
+    [
+        ("missing.csv", {}, "source", "no file at"),
+        ("empty.csv", {}, "source", "holds no rows"),
+        ("header_only.csv", {"has_header": True}, "source", "holds no rows"),
+        ("customers.csv", {"has_header": True, "column": "mail"}, "column", "not in the header"),
+        ("customers.csv", {"has_header": True, "column": "name"}, "source", "none of its 4 rows"),
+        ("mostly_junk.csv", {}, "max_invalid_ratio", r"3 of 4 rows \(75.0%\) are invalid"),
+    ],
+)
+def test_bad_input_fails_before_any_api_call(
+    server: EmulatorServer, tmp_path: Path, source: str, kwargs: dict[str, Any], argument: str, message: str
+) -> None:
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "header_only.csv").write_text("email\n")
+    (tmp_path / "customers.csv").write_text(
+        "email,name\n" + "".join(f"p{i}@x.com,Pat {i}\n" for i in range(4))
+    )
+    (tmp_path / "mostly_junk.csv").write_text("ok@x.com\nnope\nnada\nzip\n")
+    before = request_total(server)
+    with pytest.raises(PinterestInvalidArgumentError, match=message) as raised:
+        run(customer_list_name=next(_names), source=str(tmp_path / source), **kwargs)
+    assert raised.value.argument == argument
+    assert request_total(server) == before
+
+
+def test_logs_show_counts_never_identifiers(
+    server: EmulatorServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    emails = [f"Secret.Person{i}@Private-Domain.com" for i in range(50)] + ["leaky-garbage-value"]
+    state = str(tmp_path / "log.snapshot")
+    with caplog.at_level("DEBUG"):
+        name = next(_names)
+        run(customer_list_name=name, source=emails, mode="mirror", state_path=state)
+        run(customer_list_name=name, source=emails[:10], mode="mirror", state_path=state)
+        run(customer_list_name=name, source=emails, max_records_per_request=7)
+    output = caplog.text + "".join(capfd.readouterr())
+    assert "Batch 1: ADD" in output
+    assert "malformed_email=1" in output
+    for secret in ["secret.person", "private-domain", "leaky-garbage"]:
+        assert secret not in output.lower()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"customer_list_id": "not-a-number"}, "customer_list_id"),
+        ({"customer_list_name": "x", "ad_account_id": "12x"}, "ad_account_id"),
+        ({"customer_list_name": "  "}, "customer_list_name"),
+        ({"customer_list_name": "x", "source": ""}, "source"),
+        ({"customer_list_name": "x", "source": 42}, "source"),
+    ],
+)
+def test_bad_rendered_arguments_fail_before_any_api_call(
+    server: EmulatorServer, kwargs: dict[str, Any], argument: str
+) -> None:
+    kwargs.setdefault("source", ["a@x.com"])
+    before = request_total(server)
+    with pytest.raises(PinterestInvalidArgumentError) as raised:
+        run(**kwargs)
+    assert raised.value.argument == argument
+    assert request_total(server) == before
