@@ -26,7 +26,12 @@ CANNED: dict[tuple[str, str], Any] = {
     ("POST", "audiences"): AUDIENCE,
     ("GET", "ad_groups"): {"items": [{"id": "3"}], "bookmark": None},
     ("PATCH", "ad_groups"): {"items": [{"data": {"id": "3"}, "exceptions": []}]},
-    ("POST", "oauth"): {"access_token": "new", "refresh_token": "r2", "expires_in": 100, "token_type": "bearer"},
+    ("POST", "oauth"): {
+        "access_token": "new",
+        "refresh_token": "r2",
+        "expires_in": 100,
+        "token_type": "bearer",
+    },
 }
 
 
@@ -84,7 +89,11 @@ SYNC_CALLS: dict[str, Callable[[PinterestHook], Any]] = {
     "list_customer_lists": lambda h: list(h.list_customer_lists(AD_ACCOUNT_ID)),
     "find_customer_list": lambda h: h.find_customer_list(AD_ACCOUNT_ID, "crm"),
     "create_audience CUSTOMER_LIST": lambda h: h.create_audience(
-        AD_ACCOUNT_ID, name="a", audience_type="CUSTOMER_LIST", rule={"customer_list_id": "1"}, description="d"
+        AD_ACCOUNT_ID,
+        name="a",
+        audience_type="CUSTOMER_LIST",
+        rule={"customer_list_id": "1"},
+        description="d",
     ),
     "create_audience VISITOR": lambda h: h.create_audience(
         AD_ACCOUNT_ID,
@@ -118,14 +127,19 @@ SYNC_CALLS: dict[str, Callable[[PinterestHook], Any]] = {
     "list_audiences": lambda h: list(h.list_audiences(AD_ACCOUNT_ID, ownership_type="OWNED")),
     "find_audience": lambda h: h.find_audience(AD_ACCOUNT_ID, "n"),
     "share_audience_with_ad_accounts": lambda h: h.share_audience_with_ad_accounts(
-        AD_ACCOUNT_ID, audience_id="2542620905473", recipient_account_ids=["549755885176"], operation_type="SHARE"
+        AD_ACCOUNT_ID,
+        audience_id="2542620905473",
+        recipient_account_ids=["549755885176"],
+        operation_type="SHARE",
     ),
     "share_audience_with_businesses": lambda h: h.share_audience_with_businesses(
         AD_ACCOUNT_ID, audience_id="2542620905473", recipient_business_ids=["12345"], operation_type="REVOKE"
     ),
     "get_ad_group": lambda h: h.get_ad_group(AD_ACCOUNT_ID, "3"),
     "list_ad_groups": lambda h: list(
-        h.list_ad_groups(AD_ACCOUNT_ID, ad_group_ids=["3", "4"], campaign_ids=["5"], entity_statuses=["ACTIVE"])
+        h.list_ad_groups(
+            AD_ACCOUNT_ID, ad_group_ids=["3", "4"], campaign_ids=["5"], entity_statuses=["ACTIVE"]
+        )
     ),
     "update_ad_groups": lambda h: h.update_ad_groups(
         AD_ACCOUNT_ID,
@@ -154,10 +168,17 @@ def test_test_connection_without_an_ad_account_matches_the_spec(
     assert validated_requests == ["GET /v5/ad_accounts"]
 
 
-def test_refresh_request_matches_the_spec(validated_requests: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", connection_json(password=None, continuous_refresh=True))
+def test_refresh_request_matches_the_spec(
+    validated_requests: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PINTEREST_DEFAULT", connection_json(password=None, continuous_refresh=True)
+    )
     PinterestHook().get_audience(AD_ACCOUNT_ID, "2542620905473")
-    assert validated_requests == ["POST /v5/oauth/token", "GET /v5/ad_accounts/549755885175/audiences/2542620905473"]
+    assert validated_requests == [
+        "POST /v5/oauth/token",
+        "GET /v5/ad_accounts/549755885175/audiences/2542620905473",
+    ]
 
 
 def test_every_public_sync_method_has_a_contract_case() -> None:
