@@ -77,15 +77,11 @@ def emulator_get(root: str, path: str) -> Any:
 
 
 def first_ad_group_id(emulator_root: str, env: Mapping[str, str]) -> str:
-    """The first seeded ad group of the connection's ad account (read through the real API)."""
-    connection = json.loads(env["AIRFLOW_CONN_PINTEREST_DEFAULT"])
-    account = connection["extra"]["ad_account_id"]
-    request = urllib.request.Request(
-        f"{connection['host']}/ad_accounts/{account}/ad_groups",
-        headers={"Authorization": f"Bearer {connection['password']}"},
+    """The first seeded ad group of the connection's ad account (from the emulator's inspection API)."""
+    account = json.loads(env["AIRFLOW_CONN_PINTEREST_DEFAULT"])["extra"]["ad_account_id"]
+    return str(
+        emulator_get(emulator_root, "/_emulator/summary")["ad_accounts"][account]["ad_groups"][0]["id"]
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return str(json.load(response)["items"][0]["id"])
 
 
 def seed_crm_database(path: Path, customers_csv: Path = SAMPLE_CUSTOMERS) -> int:

@@ -17,6 +17,7 @@ from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSetti
 from airflow_provider_pinterest_audiences.exceptions import PinterestApiError, PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.operators.customer_list import PinterestUploadCustomerListOperator
 from tests.integration.emulator_api import ACCOUNT, control
+from tests.object_storage import attach_memory_store
 
 UUIDS = ["6D92078A-8246-4BA4-AE5B-76104861E7DC", "0f7c6a1e-3b2d-4c5e-9f8a-1b2c3d4e5f60"]
 _names = (f"customers-{n}" for n in itertools.count())
@@ -223,15 +224,13 @@ def test_sql_source(server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.
 
 
 def test_object_storage_sources_and_state(server: EmulatorServer, tmp_path: Path) -> None:
-    import fsspec
     from airflow.providers.common.compat.sdk import ObjectStoragePath
-    from airflow.sdk.io import attach
 
     (tmp_path / "local.csv").write_text("a@files.com\nb@files.com\n")
     list_id, _ = run(customer_list_name=next(_names), source=f"file://{tmp_path}/local.csv")
     assert members(server, list_id) == {sha("a@files.com"), sha("b@files.com")}
 
-    attach("memory", fs=fsspec.filesystem("memory"))
+    attach_memory_store()
     source = ObjectStoragePath("memory://exports/customers.csv")
     source.write_text("email\nm1@mem.com\nm2@mem.com\n")
     name, state = next(_names), "memory://state/mirror.snapshot"

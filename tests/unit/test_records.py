@@ -30,6 +30,7 @@ from airflow_provider_pinterest_audiences.records import (
     read_sql,
     records_per_request,
 )
+from tests.object_storage import attach_memory_store
 
 EMAIL = IdentifierType.EMAIL
 UUID = "6D92078A-8246-4BA4-AE5B-76104861E7DC"
@@ -241,13 +242,11 @@ def test_missing_file_is_a_clear_source_error(tmp_path: Path) -> None:
 
 
 def test_object_storage_uris_and_memory_filesystem(tmp_path: Path) -> None:
-    import fsspec
     from airflow.providers.common.compat.sdk import ObjectStoragePath
-    from airflow.sdk.io import attach
 
     write(tmp_path, "email\na@x.com\n")
     assert hash_all(read_csv(f"file://{tmp_path}/input.csv", has_header=True))[0] == [sha("a@x.com")]
-    attach("memory", fs=fsspec.filesystem("memory"))
+    attach_memory_store()
     path = ObjectStoragePath("memory://bucket/customers.csv")
     path.write_bytes(b"b@y.com\n")
     assert hash_all(read_csv(path))[0] == [sha("b@y.com")]

@@ -22,6 +22,7 @@ from airflow_provider_pinterest_audiences.snapshot import (
     save_pending,
     save_snapshot,
 )
+from tests.object_storage import attach_memory_store
 
 LIST_ID = "10000000000042"
 
@@ -193,10 +194,8 @@ def test_failed_write_keeps_the_previous_snapshot(state: Any, tmp_path: Path) ->
 
 
 def test_state_in_memory_object_storage(tmp_path: Path) -> None:
-    import fsspec
-    from airflow.sdk.io import attach
 
-    attach("memory", fs=fsspec.filesystem("memory"))
+    attach_memory_store()
     state = as_state_path("memory://bucket/mirror/list.snapshot")
     save_snapshot(
         state, plan(state, tmp_path, digests(range(50))), list_type="EMAIL", customer_list_id=LIST_ID
