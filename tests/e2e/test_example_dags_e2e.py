@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import re
 import shutil
 import signal
@@ -139,10 +140,12 @@ def test_clean_runs_leave_exactly_the_expected_state(
 def test_every_example_dag_survives_throttling_outages_and_token_expiry(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    settings = EmulatorSettings(**FAST, fail_every_n=9, rate_limit_storm=5, access_token_max_requests=40)
+    settings = EmulatorSettings(**FAST, fail_every_n=9, rate_limit_storm=5, access_token_max_requests=10)
     with EmulatorServer(settings, host="127.0.0.1", port=0) as server:
         root = server.base_url.removesuffix("/v5")
-        airflow = prepare_airflow(tmp_path_factory.mktemp("airflow-faults"), server.connection_json(), root)
+        connection = json.loads(server.connection_json())
+        connection["extra"]["refresh_token_variable"] = "pinterest_default_tokens"  # rotation-safe set-up
+        airflow = prepare_airflow(tmp_path_factory.mktemp("airflow-faults"), json.dumps(connection), root)
         outputs = []
         for dag_id in DAG_IDS:
             result = airflow.dag_test(dag_id)
