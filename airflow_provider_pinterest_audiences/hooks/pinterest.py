@@ -58,6 +58,13 @@ def require_id(argument: str, value: Any) -> str:
     return pinterest_id(value, argument)
 
 
+def _json_object(operation: str, body: Any) -> JSON:
+    """Every Pinterest answer this hook reads is a JSON object; anything else is an API error."""
+    if not isinstance(body, dict):
+        raise PinterestApiError(operation, None, None, f"expected a JSON object, got {type(body).__name__}")
+    return body
+
+
 def _reply(response: requests.Response | httpx.Response) -> Reply:
     """A :class:`Reply` from a requests or httpx response (both expose the same attributes)."""
     try:
@@ -225,7 +232,7 @@ class PinterestHook(_PinterestHookBase):
         json_body: Any = None,
         find_existing: Callable[[], JSON | None] | None = None,
         replay_safe: bool = True,
-    ) -> Any:
+    ) -> JSON:
         config = self.config
         if self._access_token is None and not self._adopt_initial_token(self._load_stored_grant()):
             self._refresh()
@@ -236,9 +243,10 @@ class PinterestHook(_PinterestHookBase):
             can_refresh=config.can_refresh,
             can_find_existing=find_existing is not None,
         )
-        return self._drive(
+        body = self._drive(
             flow, lambda: self._send(method, self._url(path), params, json_body), find_existing
         )
+        return _json_object(operation, body)
 
     def _send(
         self, method: str, url: str, params: Mapping[str, Any] | None, json_body: Any
@@ -313,7 +321,7 @@ class PinterestHook(_PinterestHookBase):
     ) -> JSON:
         """Create a list with its first batch of records (one comma-joined string)."""
         body = {"name": name, "records": records, "list_type": list_type}
-        created: JSON = self._call(
+        return self._call(
             "customer_lists/create",
             "POST",
             account_path(ad_account_id, "customer_lists"),
@@ -321,13 +329,9 @@ class PinterestHook(_PinterestHookBase):
             replay_safe=False,
             find_existing=lambda: self.find_customer_list(ad_account_id, name),
         )
-        return created
 
     def get_customer_list(self, ad_account_id: str, customer_list_id: str) -> JSON:
-        found: JSON = self._call(
-            "customer_lists/get", "GET", customer_list_path(ad_account_id, customer_list_id)
-        )
-        return found
+        return self._call("customer_lists/get", "GET", customer_list_path(ad_account_id, customer_list_id))
 
     def update_customer_list(
         self, ad_account_id: str, customer_list_id: str, *, operation_type: str, records: str
@@ -337,13 +341,12 @@ class PinterestHook(_PinterestHookBase):
             raise PinterestInvalidArgumentError(
                 "operation_type", f"expected ADD or REMOVE, got {operation_type!r}"
             )
-        updated: JSON = self._call(
+        return self._call(
             "customer_lists/update",
             "PATCH",
             customer_list_path(ad_account_id, customer_list_id),
             json_body={"operation_type": operation_type, "records": records},
         )
-        return updated
 
     def list_customer_lists(self, ad_account_id: str) -> Iterator[JSON]:
         return self._paginate("customer_lists/list", account_path(ad_account_id, "customer_lists"))
@@ -369,7 +372,7 @@ class PinterestHook(_PinterestHookBase):
         body: JSON = {"name": name, "audience_type": audience_type, "rule": dict(rule)}
         if description is not None:
             body["description"] = description
-        created: JSON = self._call(
+        return self._call(
             "audiences/create",
             "POST",
             account_path(ad_account_id, "audiences"),
@@ -377,11 +380,9 @@ class PinterestHook(_PinterestHookBase):
             replay_safe=False,
             find_existing=lambda: self.find_audience(ad_account_id, name, audience_type=audience_type),
         )
-        return created
 
     def get_audience(self, ad_account_id: str, audience_id: str) -> JSON:
-        found: JSON = self._call("audiences/get", "GET", audience_path(ad_account_id, audience_id))
-        return found
+        return self._call("audiences/get", "GET", audience_path(ad_account_id, audience_id))
 
     def update_audience(
         self,
@@ -396,20 +397,18 @@ class PinterestHook(_PinterestHookBase):
         for key, value in (("name", name), ("rule", rule), ("description", description)):
             if value is not None:
                 body[key] = dict(value) if isinstance(value, Mapping) else value
-        updated: JSON = self._call(
+        return self._call(
             "audiences/update", "PATCH", audience_path(ad_account_id, audience_id), json_body=body
         )
-        return updated
 
     def archive_audience(self, ad_account_id: str, audience_id: str) -> JSON:
         """PATCH ``operation_type=REMOVE``: the audience becomes ARCHIVED."""
-        archived: JSON = self._call(
+        return self._call(
             "audiences/update",
             "PATCH",
             audience_path(ad_account_id, audience_id),
             json_body={"operation_type": "REMOVE"},
         )
-        return archived
 
     def list_audiences(self, ad_account_id: str, *, ownership_type: str | None = None) -> Iterator[JSON]:
         params = {"ownership_type": ownership_type} if ownership_type else None
@@ -477,19 +476,17 @@ class PinterestHook(_PinterestHookBase):
             recipients_key: [pinterest_id(i, recipients_key) for i in recipient_ids],
             "operation_type": operation_type,
         }
-        shared: JSON = self._call(
+        return self._call(
             f"audiences/share_{recipient_kind}",
             "PATCH",
             f"{account_path(ad_account_id, 'audiences')}/{recipient_kind}/shared",
             json_body=body,
         )
-        return shared
 
     # -- ad groups -------------------------------------------------------------------------------
 
     def get_ad_group(self, ad_account_id: str, ad_group_id: str) -> JSON:
-        found: JSON = self._call("ad_groups/get", "GET", ad_group_path(ad_account_id, ad_group_id))
-        return found
+        return self._call("ad_groups/get", "GET", ad_group_path(ad_account_id, ad_group_id))
 
     def list_ad_groups(
         self,
@@ -516,23 +513,21 @@ class PinterestHook(_PinterestHookBase):
             )
         for item in ad_groups:
             pinterest_id(item.get("id"), "ad_groups[].id")
-        updated: JSON = self._call(
+        return self._call(
             "ad_groups/update",
             "PATCH",
             account_path(ad_account_id, "ad_groups"),
             json_body=[dict(i) for i in ad_groups],
         )
-        return updated
 
     def get_audience_sizing(self, ad_account_id: str, sizing_request: Mapping[str, Any]) -> JSON:
         """Estimated reach of a targeting spec (``POST /ad_groups/audience_sizing``; read-only)."""
-        sizing: JSON = self._call(
+        return self._call(
             "ad_groups/audience_sizing",
             "POST",
             f"{account_path(ad_account_id, 'ad_groups')}/audience_sizing",
             json_body=dict(sizing_request),
         )
-        return sizing
 
     # -- connection test -------------------------------------------------------------------------
 
@@ -616,8 +611,7 @@ class PinterestAsyncHook(_PinterestHookBase):
             can_refresh=self.config.can_refresh,
             can_find_existing=False,
         )
-        result: JSON = await self._drive(flow, client, path)
-        return result
+        return _json_object(operation, await self._drive(flow, client, path))
 
     async def _drive(self, flow: Generator[Step, Any, Any], client: httpx.AsyncClient, path: str = "") -> Any:
         import asyncio
