@@ -47,8 +47,6 @@ OPEN_PROBLEM = (
     "group, e.g. PinterestUpdateAdGroupAudiencesOperator(include=[], mode='replace')"
 )
 
-# Pinterest ids are strings of digits (at most 18). Same rule as the hook's ``require_id``; kept here so
-# that validating at DAG-parse time does not import the hook (and requests).
 _SPELLING_NOISE = re.compile(r"[\s_-]")
 _CUSTOM_EVENT = re.compile(r"^\S+$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
