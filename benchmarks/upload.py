@@ -2,13 +2,14 @@
 
 For each N: write N plain emails as CSV, then in fresh interpreters (so peak RSS belongs to one run)
 1. time a bare single-core loop of strip + lower + sha256 + hexdigest over the same rows (the ceiling);
-2. run ``PinterestUploadCustomerListOperator`` (append, default settings) on the file against the emulator
-   (``--no-store-records``: counts only), and measure wall time and the task process's peak RSS.
+2. run ``PinterestUploadCustomerListOperator`` (append, default settings unless
+   ``--max-concurrent-requests`` is given) on the file against the emulator (``--no-store-records``: counts
+   only), and measure wall time and the task process's peak RSS.
 Prints records/s, the ratio to the ceiling, and peak RSS. Targets: ratio >= 0.7; RSS(largest N) <= 1.2x
 RSS(smallest N). Also the read phase alone (read, validate and hash every row, on all CPUs): the operator
 uploads nothing before that phase has checked the whole input.
 
-    uv run python benchmarks/upload.py --rows 1000000 10000000
+    uv run python benchmarks/upload.py --rows 1000000 10000000 [--max-concurrent-requests 3]
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ def timed_read(self, sink):
         read_seconds.append(time.perf_counter() - start)
 
 PinterestUploadCustomerListOperator._read = timed_read
+settings = json.loads(sys.argv[3])
 operator = PinterestUploadCustomerListOperator(
-    task_id="benchmark", customer_list_name=sys.argv[2], source=sys.argv[1]
+    task_id="benchmark", customer_list_name=sys.argv[2], source=sys.argv[1], **settings
 )
 ti = TaskInstance()
 start = time.perf_counter()
@@ -126,11 +128,22 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument(
+        "--max-concurrent-requests",
+        type=int,
+        default=None,
+        help="the operator's max_concurrent_requests (default: the operator's default)",
+    )
     parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "pinterest-upload-bench"))
     args = parser.parse_args()
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    print(f"CPUs: {os.cpu_count()}, Python {sys.version.split()[0]}")
+    settings = {}
+    if args.max_concurrent_requests is not None:
+        settings["max_concurrent_requests"] = args.max_concurrent_requests
+    print(
+        f"CPUs: {os.cpu_count()}, Python {sys.version.split()[0]}, operator settings: {settings or 'default'}"
+    )
     header = f"{'rows':>11} {'seconds':>8} {'records/s':>11} {'ceiling/s':>11} {'ratio':>6} {'peak RSS':>9}"
     print(header + f" {'worker RSS':>10} {'read s':>7} {'read ratio':>10}")
     peaks: dict[int, float] = {}
@@ -141,7 +154,8 @@ def main() -> None:
             write_emails(path, rows)
             ceiling = run_json(CEILING, str(path))
             ceiling_rate = float(ceiling["rows"]) / float(ceiling["seconds"])  # type: ignore[arg-type]
-            result = run_json(UPLOAD, str(path), f"benchmark-{rows}-{time.time_ns()}", env=env)
+            name = f"benchmark-{rows}-{time.time_ns()}"
+            result = run_json(UPLOAD, str(path), name, json.dumps(settings), env=env)
             seconds = float(result["seconds"])  # type: ignore[arg-type]
             summary = result["summary"]
             assert isinstance(summary, dict) and summary["added"] == rows, summary

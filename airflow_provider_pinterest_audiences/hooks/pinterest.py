@@ -53,11 +53,6 @@ MAX_AD_GROUPS_PER_UPDATE = 30
 _sleep = time.sleep
 
 
-def require_id(argument: str, value: Any) -> str:
-    """Deprecated spelling of :func:`pinterest_id` (kept until every caller moves)."""
-    return pinterest_id(value, argument)
-
-
 def _json_object(operation: str, body: Any) -> JSON:
     """Every Pinterest answer this hook reads is a JSON object; anything else is an API error."""
     if not isinstance(body, dict):

@@ -8,22 +8,22 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from itertools import chain
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.ids import pinterest_id
 from airflow_provider_pinterest_audiences.records import (
     DEFAULT_MAX_RECORDS_PER_REQUEST,
     DEFAULT_MAX_REQUEST_BYTES,
     IdentifierType,
     RawChunk,
     RecordCounts,
-    batch_records,
     check_csv_format,
     read_csv,
     read_iterable,
-    read_packed_file,
     read_sql,
     records_per_request,
 )
@@ -32,9 +32,11 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+    from airflow_provider_pinterest_audiences.upload_pipeline import Batch
 
 MODES = ("append", "remove", "mirror")
 DEFAULT_MAX_INVALID_RATIO = 0.5
+DEFAULT_MAX_CONCURRENT_REQUESTS = 2
 
 
 class _Outcome(NamedTuple):
@@ -83,6 +85,12 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
       left since the last successful run, whose hashes are kept at ``state_path``. A failed run can be
       retried (even with a changed source) and ends with the same membership as a clean run.
 
+    Batches go out with up to ``max_concurrent_requests`` requests in flight, each worker thread on its own
+    hook (same connection). The list is always created by the first batch alone, before any other request;
+    in mirror mode the ADD and REMOVE batches (disjoint sets) may overlap, and the snapshot is written only
+    once every batch has succeeded. The first failed batch stops the sending: the requests already in flight
+    finish, then its error is raised, and a retry of the task ends with the same membership as a clean run.
+
     Returns the customer list id; pushes an ``upload_summary`` XCom with the counts. Logs counts and rates,
     never an identifier.
 
@@ -108,6 +116,11 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
     :param max_records_per_request: records per API call (Pinterest documents no limit).
     :param max_request_bytes: size bound of one call's ``records`` string.
     :param hashing_processes: worker processes for hashing; None: one per CPU, 1: no extra process.
+    :param max_concurrent_requests: upload requests in flight at once (at least 1; 1: one after the other on
+        the task's own hook). Pinterest's ``ads_write`` rate limit counts per user per app, not per
+        connection, so more than a few in flight only earns 429 replies (which the hook waits out and
+        retries) and no extra throughput; the default, 2, keeps the API busy while the next request is
+        being prepared.
     """
 
     template_fields: Sequence[str] = (
@@ -143,6 +156,7 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
         max_records_per_request: int = DEFAULT_MAX_RECORDS_PER_REQUEST,
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         hashing_processes: int | None = None,
+        max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -164,6 +178,7 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
         self.max_records_per_request = max_records_per_request
         self.max_request_bytes = max_request_bytes
         self.hashing_processes = hashing_processes
+        self.max_concurrent_requests = max_concurrent_requests
         self._check_arguments()
 
     def _check_arguments(self) -> None:
@@ -193,6 +208,11 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
         if self.hashing_processes is not None and self.hashing_processes < 1:
             raise PinterestInvalidArgumentError(
                 "hashing_processes", f"must be at least 1 (or None), got {self.hashing_processes}"
+            )
+        concurrency = self.max_concurrent_requests
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise PinterestInvalidArgumentError(
+                "max_concurrent_requests", f"must be an integer of at least 1, got {concurrency!r}"
             )
         check_csv_format(self.delimiter, self.encoding)
         records_per_request(self.max_records_per_request, self.max_request_bytes)
@@ -279,35 +299,64 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
         self.log.info("Found customer list %s named %r", found["id"], self.customer_list_name)
         return str(found["id"])
 
+    def _batches(self, path: str, operation: str) -> Iterator[Batch]:
+        from airflow_provider_pinterest_audiences.upload_pipeline import read_batches
+
+        per_request = records_per_request(self.max_records_per_request, self.max_request_bytes)
+        return read_batches(path, operation, per_request)
+
     def _send(
         self,
         hook: PinterestHook,
         ad_account_id: str,
         customer_list_id: str | None,
-        operation: str,
-        digests: Iterator[bytes],
+        batches: Iterator[Batch],
         progress: _Progress,
     ) -> str | None:
-        """Send packed digests in batches; with no list id yet, the first ADD batch creates the list."""
-        for batch in batch_records(
-            digests,
-            max_records_per_request=self.max_records_per_request,
-            max_request_bytes=self.max_request_bytes,
-        ):
-            if customer_list_id is None:
-                created = hook.create_customer_list(
-                    ad_account_id,
-                    name=str(self.customer_list_name),
-                    records=batch.records,
-                    list_type=self.list_type.value,
-                )
-                customer_list_id = str(created["id"])
-                self.log.info("Created customer list %s named %r", customer_list_id, self.customer_list_name)
-            else:
-                hook.update_customer_list(
-                    ad_account_id, customer_list_id, operation_type=operation, records=batch.records
-                )
-            progress.record(operation, batch.record_count)
+        """Send the batches; with no list id yet, the first batch (an ADD) creates the list, alone and first.
+
+        The rest go out with up to ``max_concurrent_requests`` in flight, each worker thread on its own hook.
+        """
+        from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+        from airflow_provider_pinterest_audiences.upload_pipeline import send_batches
+
+        if customer_list_id is None:
+            first = next(batches, None)
+            if first is None:
+                return None
+            assert first.operation == "ADD"  # no list yet means nothing to remove
+            created = hook.create_customer_list(
+                ad_account_id,
+                name=str(self.customer_list_name),
+                records=first.records,
+                list_type=self.list_type.value,
+            )
+            customer_list_id = str(created["id"])
+            self.log.info("Created customer list %s named %r", customer_list_id, self.customer_list_name)
+            progress.record(first.operation, first.record_count)
+        list_id = customer_list_id
+
+        def send(batch_hook: PinterestHook, batch: Batch) -> None:
+            batch_hook.update_customer_list(
+                ad_account_id, list_id, operation_type=batch.operation, records=batch.records
+            )
+
+        def stopped(finished: int, failed: int) -> None:
+            self.log.error(
+                "Upload stopped at a failed batch; %d batches already in flight finished (%d failed too)",
+                finished,
+                failed,
+            )
+
+        send_batches(
+            batches,
+            send,
+            main_hook=hook,
+            new_hook=lambda: PinterestHook(pinterest_conn_id=self.pinterest_conn_id),
+            max_in_flight=self.max_concurrent_requests,
+            on_sent=lambda batch: progress.record(batch.operation, batch.record_count),
+            on_stopped=stopped,
+        )
         return customer_list_id
 
     def _append_or_remove(
@@ -325,7 +374,7 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
             )
         progress = _Progress(self.log, counts.valid)
         final_id = self._send(
-            hook, ad_account_id, customer_list_id, operation, read_packed_file(spool_path), progress
+            hook, ad_account_id, customer_list_id, self._batches(spool_path, operation), progress
         )
         assert final_id is not None  # counts.valid > 0, so at least one batch went out
         return _Outcome(final_id, counts, progress, None)
@@ -373,18 +422,16 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
             return _Outcome(customer_list_id, counts, _Progress(self.log, 0), plan.desired_count)
         save_pending(state_path, plan, list_type=self.list_type.value, customer_list_id=customer_list_id)
         progress = _Progress(self.log, plan.add_count + plan.remove_count)
-        customer_list_id = self._send(
-            hook, ad_account_id, customer_list_id, "ADD", read_packed_file(plan.adds_path), progress
-        )
+        # ADD and REMOVE batches are disjoint, so they may be in flight together; the snapshot is saved only
+        # after the last of them succeeded.
+        batches = chain(self._batches(plan.adds_path, "ADD"), self._batches(plan.removes_path, "REMOVE"))
+        customer_list_id = self._send(hook, ad_account_id, customer_list_id, batches, progress)
         assert customer_list_id is not None  # no list yet means no snapshot: every member is an ADD
-        self._send(
-            hook, ad_account_id, customer_list_id, "REMOVE", read_packed_file(plan.removes_path), progress
-        )
         save_snapshot(state_path, plan, list_type=self.list_type.value, customer_list_id=customer_list_id)
         return _Outcome(customer_list_id, counts, progress, plan.desired_count)
 
     def execute(self, context: Context) -> str:
-        from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook, require_id
+        from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 
         hook = PinterestHook(pinterest_conn_id=self.pinterest_conn_id)
         account = self.ad_account_id or hook.default_ad_account_id
@@ -392,12 +439,12 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
             raise PinterestInvalidArgumentError(
                 "ad_account_id", f"not given, and connection {self.pinterest_conn_id!r} has no ad_account_id"
             )
-        ad_account_id = require_id("ad_account_id", account)
+        ad_account_id = pinterest_id(account, "ad_account_id")
         if self.customer_list_name is not None and not str(self.customer_list_name).strip():
             raise PinterestInvalidArgumentError("customer_list_name", "must not be empty")
         given_id = None
         if self.customer_list_id is not None:
-            given_id = require_id("customer_list_id", self.customer_list_id)
+            given_id = pinterest_id(self.customer_list_id, "customer_list_id")
         run = self._mirror if self.mode == "mirror" else self._append_or_remove
         try:
             with tempfile.TemporaryDirectory(prefix="pinterest-customer-list-") as workdir:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -199,6 +200,230 @@ def test_retry_after_a_failure_mid_upload_ends_in_the_clean_state(
         assert after["batches"] == 0
 
 
+# --- concurrent upload ------------------------------------------------------------------------------------
+
+
+class UploadSpy:
+    """Wraps the hook's list calls: order of calls, overlap, which hook on which thread, hooks closed.
+
+    The first PATCH calls wait (up to a few seconds) until ``hold_until`` of them run at once, so a pipeline
+    that allows that many in flight shows it whatever the machine's load; later calls go straight through.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, hold_until: int = 1) -> None:
+        from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+
+        self.events: list[str] = []
+        self.errors: list[BaseException] = []
+        self.threads_of_hook: dict[int, set[int]] = {}
+        self.closed: set[int] = set()
+        self.max_overlap = 0
+        self.updates = 0
+        self._running = 0
+        self._lock = threading.Lock()
+        self._overlap_reached = threading.Event()
+        real_update = PinterestHook.update_customer_list
+        real_create = PinterestHook.create_customer_list
+        real_close = PinterestHook.close
+        spy = self
+
+        def update(hook: PinterestHook, *args: Any, **kwargs: Any) -> Any:
+            with spy._lock:
+                spy.updates += 1
+                spy._running += 1
+                spy.max_overlap = max(spy.max_overlap, spy._running)
+                spy.events.append(f"start {kwargs['operation_type']}")
+                spy.threads_of_hook.setdefault(id(hook), set()).add(threading.get_ident())
+                if spy._running >= hold_until:
+                    spy._overlap_reached.set()
+            try:
+                spy._overlap_reached.wait(timeout=5)
+                return real_update(hook, *args, **kwargs)
+            except BaseException as exc:
+                spy.errors.append(exc)
+                raise
+            finally:
+                with spy._lock:
+                    spy._running -= 1
+                    spy.events.append("end")
+
+        def create(hook: PinterestHook, *args: Any, **kwargs: Any) -> Any:
+            spy.events.append("create")
+            return real_create(hook, *args, **kwargs)
+
+        def close(hook: PinterestHook) -> None:
+            spy.closed.add(id(hook))
+            real_close(hook)
+
+        monkeypatch.setattr(PinterestHook, "update_customer_list", update)
+        monkeypatch.setattr(PinterestHook, "create_customer_list", create)
+        monkeypatch.setattr(PinterestHook, "close", close)
+
+
+def test_concurrent_append_creates_one_list_first_and_sends_every_record(
+    server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spy = UploadSpy(monkeypatch, hold_until=3)
+    name = next(_names)
+    source = [f"buyer{i}@example.com" for i in range(205)]
+    list_id, summary = run(
+        customer_list_name=name, source=source, max_records_per_request=10, max_concurrent_requests=3
+    )
+    assert members(server, list_id) == {sha(email) for email in source}
+    assert len(lists_named(server, name)) == 1
+    assert (summary["added"], summary["batches"]) == (205, 21)
+    assert spy.events[0] == "create"  # alone, before any other batch
+    assert spy.events.count("create") == 1
+    assert spy.updates == 20
+    assert spy.max_overlap == 3
+    # Each worker thread has its own hook, never shared between threads; every hook is closed.
+    assert len(spy.threads_of_hook) == 3
+    assert all(len(threads) == 1 for threads in spy.threads_of_hook.values())
+    assert set(spy.threads_of_hook) <= spy.closed
+
+    again, rerun = run(customer_list_name=name, source=source, max_records_per_request=10)
+    assert again == list_id
+    assert rerun["batches"] == 21
+    assert len(lists_named(server, name)) == 1
+    assert members(server, list_id) == {sha(email) for email in source}
+
+
+def test_one_request_at_a_time_uses_the_task_hook_only(
+    server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spy = UploadSpy(monkeypatch)
+    source = [f"solo{i}@example.com" for i in range(50)]
+    list_id, summary = run(
+        customer_list_name=next(_names), source=source, max_records_per_request=10, max_concurrent_requests=1
+    )
+    assert members(server, list_id) == {sha(email) for email in source}
+    assert summary["batches"] == 5
+    assert spy.max_overlap == 1
+    assert list(spy.threads_of_hook.values()) == [{threading.main_thread().ident}]
+
+
+def test_concurrent_mirror_adds_and_removes_exactly(
+    server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spy = UploadSpy(monkeypatch, hold_until=3)
+    name, state = next(_names), str(tmp_path / "concurrent.snapshot")
+    options: dict[str, Any] = {"mode": "mirror", "state_path": state, "max_records_per_request": 7}
+    first_source = [f"m{i}@example.com" for i in range(60)]
+    list_id, first = run(customer_list_name=name, source=first_source, max_concurrent_requests=3, **options)
+    assert members(server, list_id) == {sha(email) for email in first_source}
+    assert spy.events[0] == "create"
+    assert (first["added"], first["removed"], first["batches"]) == (60, 0, 9)
+
+    second_source = [f"m{i}@example.com" for i in range(30, 100)]  # 40 new, 30 gone
+    same, second = run(customer_list_name=name, source=second_source, max_concurrent_requests=3, **options)
+    assert same == list_id
+    assert (second["added"], second["removed"], second["batches"]) == (40, 30, 6 + 5)
+    assert members(server, list_id) == {sha(email) for email in second_source}
+    assert spy.events.count("create") == 1
+    assert spy.max_overlap == 3
+    assert len(lists_named(server, name)) == 1
+
+    _, third = run(customer_list_name=name, source=second_source, max_concurrent_requests=3, **options)
+    assert third["batches"] == 0
+
+
+def test_upload_never_holds_more_than_one_batch_beyond_those_in_flight(
+    server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_pinterest_audiences import upload_pipeline
+
+    spy = UploadSpy(monkeypatch, hold_until=2)
+    real_read_batches = upload_pipeline.read_batches
+    read = itertools.count(1)
+    outstanding: list[int] = []
+
+    def counted_read_batches(*args: Any) -> Iterator[upload_pipeline.Batch]:
+        for batch in real_read_batches(*args):
+            outstanding.append(next(read) - spy.events.count("end"))
+            yield batch
+
+    monkeypatch.setattr(upload_pipeline, "read_batches", counted_read_batches)
+    source = [f"bounded{i}@example.com" for i in range(300)]
+    list_id, summary = run(
+        customer_list_name=next(_names), source=source, max_records_per_request=5, max_concurrent_requests=2
+    )
+    assert members(server, list_id) == {sha(email) for email in source}
+    assert summary["batches"] == 60
+    # Read but not yet sent: the first (create) batch is done before the next is read, hence the 1.
+    assert max(outstanding) - 1 <= 2 + 1
+
+
+@pytest.mark.parametrize("mode", ["append", "mirror"])
+def test_failure_with_requests_in_flight_stops_and_a_retry_ends_in_the_clean_state(
+    server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+
+    name = next(_names)
+    state = {"state_path": str(tmp_path / "concurrent-retry.snapshot")} if mode == "mirror" else {}
+    if mode == "mirror":  # a list with members that must leave, and a snapshot saying so
+        run(customer_list_name=name, source=[f"old{i}@x.com" for i in range(30)], mode=mode, **state)
+    snapshot_before = Path(state["state_path"]).read_bytes() if mode == "mirror" else b""
+    spy = UploadSpy(monkeypatch, hold_until=3)
+    source = [f"new{i}@x.com" for i in range(100)]
+    calls = itertools.count(1)
+    spied_update = PinterestHook.update_customer_list
+    broken = threading.Event()
+
+    def update_then_break(self: PinterestHook, *args: Any, **kwargs: Any) -> Any:
+        call = next(calls)
+        if call == 4:  # from the fourth PATCH on, every request fails
+            control(server, "POST", "/faults", json={"fail_every_n": 1})
+            broken.set()
+        elif call > 4:
+            broken.wait(timeout=5)
+        return spied_update(self, *args, **kwargs)
+
+    monkeypatch.setattr(PinterestHook, "update_customer_list", update_then_break)
+    try:
+        with pytest.raises(PinterestApiError) as raised:
+            run(
+                customer_list_name=name,
+                source=source,
+                mode=mode,
+                max_records_per_request=5,
+                max_concurrent_requests=3,
+                **state,
+            )
+    finally:
+        control(server, "POST", "/faults", json={"fail_every_n": 0})
+    assert any(raised.value is error for error in spy.errors)  # the original error, raised again
+    # Of the 19 (append) or 26 (mirror) batches: three before the fault, the fourth, and at most two more
+    # (started as the first three finish): no new batch once a failure is seen.
+    assert spy.updates <= 3 + 1 + 2
+    assert spy.max_overlap == 3
+    assert set(spy.threads_of_hook) <= spy.closed
+    if mode == "mirror":  # the snapshot is only written once every batch succeeded
+        assert Path(state["state_path"]).read_bytes() == snapshot_before
+
+    monkeypatch.setattr(PinterestHook, "update_customer_list", spied_update)
+    list_id, summary = run(
+        customer_list_name=name, source=source, mode=mode, max_concurrent_requests=3, **state
+    )
+    assert members(server, list_id) == {sha(email) for email in source}
+    assert len(lists_named(server, name)) == 1
+    if mode == "mirror":
+        assert summary["removed"] == 30
+        _, after = run(customer_list_name=name, source=source, mode=mode, **state)
+        assert after["batches"] == 0
+
+
+@pytest.mark.parametrize("value", [0, -1, True, 1.5, "2"])
+def test_invalid_max_concurrent_requests_is_refused_before_any_api_call(
+    server: EmulatorServer, value: Any
+) -> None:
+    before = request_total(server)
+    with pytest.raises(PinterestInvalidArgumentError, match="at least 1") as raised:
+        run(customer_list_name=next(_names), source=["a@x.com"], max_concurrent_requests=value)
+    assert raised.value.argument == "max_concurrent_requests"
+    assert request_total(server) == before
+
+
 # --- sources ----------------------------------------------------------------------------------------------
 
 
@@ -261,6 +486,7 @@ def test_hashing_in_worker_processes_gives_the_same_list(server: EmulatorServer,
         ({"source": ["a@x.com"], "customer_list_id": "1"}, "customer_list_name"),
         ({"source": ["a@x.com"], "sql": "SELECT 1", "sql_conn_id": "db"}, "source"),
         ({"source": ["a@x.com"], "max_invalid_ratio": 2}, "max_invalid_ratio"),
+        ({"source": ["a@x.com"], "max_concurrent_requests": 0}, "max_concurrent_requests"),
     ],
 )
 def test_bad_arguments_are_refused_when_the_dag_is_parsed(kwargs: dict[str, Any], argument: str) -> None:
