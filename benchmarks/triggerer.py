@@ -262,6 +262,7 @@ def main() -> None:
     args = parser.parse_args()
     with emulator(args.clock_speed) as (root, connection):
         os.environ["AIRFLOW_CONN_PINTEREST_DEFAULT"] = connection
+        os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")  # not 1,000 "is ready" lines
         account = json.loads(connection)["extra"]["ad_account_id"]
         control = Control(root)
         print(f"creating {args.triggers} audiences on the emulator ...", flush=True)
