@@ -6,13 +6,15 @@ import logging
 import time
 from urllib.parse import parse_qs
 
+import httpx
 import pytest
 import responses
+import respx
 
 from airflow_provider_pinterest_audiences.exceptions import PinterestApiError
 from airflow_provider_pinterest_audiences.hooks import call_flow
 from airflow_provider_pinterest_audiences.hooks.oauth import TokenGrant, TokenStore
-from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestAsyncHook, PinterestHook
 from tests.conftest import ACCESS_TOKEN, AD_ACCOUNT_ID, MOCK_BASE_URL, REFRESH_TOKEN, connection_json
 
 AUDIENCE_URL = f"{MOCK_BASE_URL}/ad_accounts/{AD_ACCOUNT_ID}/audiences/42"
@@ -234,3 +236,39 @@ def test_a_long_lived_hook_refreshes_the_second_time_with_the_rotated_token(pint
     sent = [parse_qs(c.request.body)["refresh_token"] for c in responses.calls if c.request.method == "POST"]
     assert sent == [[REFRESH_TOKEN], ["refresh-7"]]
     assert responses.calls[-1].request.headers["Authorization"] == "Bearer access-8"
+
+
+async def test_the_async_hook_starts_from_the_stored_access_token(variables: FakeVariables) -> None:
+    stored = TokenGrant("access-stored", "refresh-s", expires_at=time.time() + 3600, issued_at=time.time())
+    variables.values[VARIABLE] = stored.to_json()
+    with respx.mock(assert_all_called=False) as mock:
+        audience = mock.get(AUDIENCE_URL).mock(return_value=httpx.Response(200, json={"id": "42"}))
+        token = mock.post(TOKEN_URL)
+        async with PinterestAsyncHook() as hook:
+            await hook.get_audience(AD_ACCOUNT_ID, "42")
+
+    assert audience.calls.last.request.headers["Authorization"] == "Bearer access-stored"
+    assert not token.called
+
+
+async def test_the_async_hook_stores_its_refresh_or_logs_why_it_cannot(
+    variables: FakeVariables, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refuse(key: str, value: str) -> None:
+        raise RuntimeError("this triggerer cannot write Variables")
+
+    with respx.mock(assert_all_called=False) as mock:
+        mock.get(AUDIENCE_URL).mock(
+            side_effect=[httpx.Response(401, json=UNAUTHORIZED), httpx.Response(200, json={"id": "42"})] * 2
+        )
+        mock.post(TOKEN_URL).mock(return_value=httpx.Response(200, json=_grant_body("access-9", "refresh-9")))
+        async with PinterestAsyncHook() as hook:
+            await hook.get_audience(AD_ACCOUNT_ID, "42")
+        assert _stored(variables).refresh_token == "refresh-9"
+
+        monkeypatch.setattr(variables, "set", refuse)
+        caplog.set_level(logging.ERROR)
+        async with PinterestAsyncHook() as hook:
+            assert await hook.get_audience(AD_ACCOUNT_ID, "42") == {"id": "42"}
+
+    assert f"could not store it in Variable {VARIABLE!r}" in caplog.text
