@@ -10,9 +10,7 @@ imported by operators beyond what Airflow itself already loaded.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+from probe import run_json  # benchmarks/ is on sys.path when a benchmark runs as a script
 
 PROBE = """
 import json, sys, time
@@ -34,8 +32,7 @@ HEAVY = ("httpx", "fastapi", "uvicorn", "pandas", "requests", "airflow_provider_
 def main(repeats: int = 7) -> None:
     runs = []
     for _ in range(repeats):
-        out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        runs.append(run_json(PROBE))
     best = min(runs, key=lambda run: run["added"])
     heavy = sorted(m for m in best["modules"] if any(m == h or m.startswith(h + ".") for h in HEAVY))
     print(f"import airflow.sdk (best of {repeats}):        {min(r['baseline'] for r in runs) * 1000:7.1f} ms")

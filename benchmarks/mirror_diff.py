@@ -11,12 +11,12 @@ time of each step and the peak RSS. Target: RSS(largest N) <= 1.2x RSS(smallest 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from probe import run_json  # benchmarks/ is on sys.path when a benchmark runs as a script
 
 STEP = """
 import hashlib, json, resource, sys, tempfile, time
@@ -58,16 +58,7 @@ print(json.dumps({
 
 
 def step(state_uri: str, first: int, last: int) -> dict[str, float]:
-    output = subprocess.run(
-        [sys.executable, "-c", STEP, state_uri, str(first), str(last)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if output.returncode:
-        raise RuntimeError(output.stderr[-3000:])
-    result: dict[str, float] = json.loads(output.stdout.strip().splitlines()[-1])
-    return result
+    return run_json(STEP, state_uri, str(first), str(last))
 
 
 def main() -> None:

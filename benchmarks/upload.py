@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from probe import run_json  # benchmarks/ is on sys.path when a benchmark runs as a script
+
 CEILING = """
 import hashlib, json, sys, time
 elapsed, rows = 0.0, 0
@@ -111,16 +113,6 @@ class Emulator:
     def __exit__(self, *exc_info: object) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
-
-
-def run_json(code: str, *args: str, env: dict[str, str] | None = None) -> dict[str, object]:
-    output = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=False
-    )
-    if output.returncode:
-        raise RuntimeError(output.stderr[-3000:])
-    result: dict[str, object] = json.loads(output.stdout.strip().splitlines()[-1])
-    return result
 
 
 def main() -> None:
