@@ -48,3 +48,13 @@ def recorded_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     sleeps: list[float] = []
     monkeypatch.setattr(pinterest, "_sleep", sleeps.append)
     return sleeps
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_tokens() -> Iterator[None]:
+    """Each test starts with no token obtained by an earlier test's hooks."""
+    from airflow_provider_pinterest_audiences.hooks.oauth import PROCESS_TOKENS
+
+    PROCESS_TOKENS.clear()
+    yield
+    PROCESS_TOKENS.clear()

@@ -86,6 +86,11 @@ class PinterestConnectionConfig:
             self.client_id and self.client_secret and (self.refresh_token or self.refresh_token_variable)
         )
 
+    @property
+    def credential_key(self) -> tuple[str, ...]:
+        """Identifies one chain of rotating tokens: the same app against the same API for one connection."""
+        return (self.conn_id, self.base_url, self.client_id or "")
+
     def __repr__(self) -> str:
         return f"PinterestConnectionConfig(conn_id={self.conn_id!r}, base_url={self.base_url!r})"
 

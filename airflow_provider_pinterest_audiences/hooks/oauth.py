@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import threading
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -115,3 +116,33 @@ class TokenStore:
             return False
         Variable.set(self.variable_name, grant.to_json())
         return True
+
+
+class ProcessTokens:
+    """The newest grant per credential chain in this process, so hooks on several threads refresh once.
+
+    A refresh runs under the chain's lock; a hook that waited for it adopts the grant another thread just
+    obtained instead of spending its own (rotating) refresh token on a second refresh.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[tuple[str, ...], threading.Lock] = {}
+        self._grants: dict[tuple[str, ...], TokenGrant] = {}
+
+    def lock(self, key: tuple[str, ...]) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def get(self, key: tuple[str, ...]) -> TokenGrant | None:
+        return self._grants.get(key)
+
+    def put(self, key: tuple[str, ...], grant: TokenGrant) -> None:
+        self._grants[key] = grant
+
+    def clear(self) -> None:
+        with self._guard:
+            self._grants.clear()
+
+
+PROCESS_TOKENS = ProcessTokens()

@@ -35,7 +35,7 @@ from airflow_provider_pinterest_audiences.hooks.call_flow import (
     refresh_flow,
 )
 from airflow_provider_pinterest_audiences.hooks.connection_config import PinterestConnectionConfig
-from airflow_provider_pinterest_audiences.hooks.oauth import TokenGrant, TokenStore
+from airflow_provider_pinterest_audiences.hooks.oauth import PROCESS_TOKENS, TokenGrant, TokenStore
 from airflow_provider_pinterest_audiences.hooks.retry_policy import RetryPolicy
 from airflow_provider_pinterest_audiences.ids import pinterest_id
 
@@ -229,7 +229,7 @@ class PinterestHook(_PinterestHookBase):
         replay_safe: bool = True,
     ) -> JSON:
         config = self.config
-        if self._access_token is None and not self._adopt_initial_token(self._load_stored_grant()):
+        if self._access_token is None and not self._adopt_initial_token(self._newest_known_grant()):
             self._refresh()
         flow = call_flow(
             operation,
@@ -295,9 +295,23 @@ class PinterestHook(_PinterestHookBase):
         store = self._token_store
         return store.load() if store is not None else None
 
+    def _newest_known_grant(self) -> TokenGrant | None:
+        """The stored grant or the one another hook of this process obtained, whichever is newer."""
+        grants = [g for g in (self._load_stored_grant(), PROCESS_TOKENS.get(self.config.credential_key)) if g]
+        return max(grants, key=lambda grant: grant.issued_at, default=None)
+
     def _refresh(self) -> None:
-        grant = self._drive(refresh_flow(self.config, has_store=self._token_store is not None))
-        self._adopt_grant(grant)
+        """Refresh once per process: a hook that waited for another thread's refresh adopts its grant."""
+        key = self.config.credential_key
+        rejected_token = self._access_token
+        with PROCESS_TOKENS.lock(key):
+            latest = PROCESS_TOKENS.get(key)
+            if latest is not None and latest.access_token != rejected_token and latest.access_token_usable():
+                self._adopt_grant(latest)
+                return
+            grant = self._drive(refresh_flow(self.config, has_store=self._token_store is not None))
+            PROCESS_TOKENS.put(key, grant)
+            self._adopt_grant(grant)
 
     def _paginate(self, operation: str, path: str, params: Mapping[str, Any] | None = None) -> Iterator[JSON]:
         query: dict[str, Any] = {**(params or {}), "page_size": PAGE_SIZE}

@@ -272,3 +272,24 @@ async def test_the_async_hook_stores_its_refresh_or_logs_why_it_cannot(
             assert await hook.get_audience(AD_ACCOUNT_ID, "42") == {"id": "42"}
 
     assert f"could not store it in Variable {VARIABLE!r}" in caplog.text
+
+
+@responses.activate
+def test_hooks_of_one_process_refresh_once_and_share_the_grant(pinterest_conn: None) -> None:
+    """Upload threads each have a hook: the second to see a 401 adopts the first one's fresh token."""
+    first, second = PinterestHook(), PinterestHook()
+    responses.get(AUDIENCE_URL, json={"id": "42"})
+    second.get_audience(AD_ACCOUNT_ID, "42")  # holds the connection's access token
+    responses.replace(responses.GET, AUDIENCE_URL, status=401, json=UNAUTHORIZED)
+    responses.post(TOKEN_URL, json=_grant_body("access-10", "refresh-10"))
+    responses.add(responses.GET, AUDIENCE_URL, json={"id": "42"})
+    first.get_audience(AD_ACCOUNT_ID, "42")
+
+    responses.add(responses.GET, AUDIENCE_URL, status=401, json=UNAUTHORIZED)
+    responses.add(responses.GET, AUDIENCE_URL, json={"id": "42"})
+    second.get_audience(AD_ACCOUNT_ID, "42")
+
+    assert [c.request.method for c in responses.calls].count("POST") == 1
+    assert responses.calls[-1].request.headers["Authorization"] == "Bearer access-10"
+    assert PinterestHook().get_audience(AD_ACCOUNT_ID, "42") == {"id": "42"}  # a new hook starts fresh
+    assert responses.calls[-1].request.headers["Authorization"] == "Bearer access-10"
