@@ -1,9 +1,9 @@
-"""Customer identifiers: types, normalisation, SHA-256, validation, streaming readers, request batching.
+"""Customer identifiers: types, normalisation, SHA-256, validation, streaming readers, request sizes.
 
 Data flows in chunks. A reader yields raw chunks (``CsvBlock``: a slice of CSV bytes cut at a row boundary,
 or a list of values from an iterable or a SQL cursor); ``hash_chunk`` turns one chunk into packed 32-byte
-SHA-256 digests plus counts of rows read and rows skipped per ``InvalidReason``; ``batch_records`` turns
-packed digests into the comma-joined hex strings Pinterest takes, one per request.
+SHA-256 digests plus counts of rows read and rows skipped per ``InvalidReason``; ``records_per_request``
+sizes the requests that ``upload_pipeline`` sends as comma-joined hex strings.
 
 Chunks are picklable and this module imports nothing from Airflow at module level, so the worker processes
 of ``hashing_pool`` start in milliseconds. Raw identifiers never leave this module except as digests.
@@ -22,9 +22,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import partial
 from itertools import chain, islice, repeat
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
@@ -576,13 +575,6 @@ def read_sql(
 # --- batching ---------------------------------------------------------------------------------------------
 
 
-class RecordBatch(NamedTuple):
-    """One request's ``records``: comma-joined lowercase hex SHA-256 digests."""
-
-    records: str
-    record_count: int
-
-
 def records_per_request(max_records_per_request: int, max_request_bytes: int) -> int:
     """How many digests one request carries under both limits; errors name the limit that is too small."""
     if isinstance(max_records_per_request, bool) or max_records_per_request < 1:
@@ -595,30 +587,3 @@ def records_per_request(max_records_per_request: int, max_request_bytes: int) ->
             f"must hold one record ({HEX_RECORD_SIZE - 1} bytes), got {max_request_bytes}",
         )
     return min(max_records_per_request, (max_request_bytes + 1) // HEX_RECORD_SIZE)
-
-
-def batch_records(
-    digests: Iterable[bytes],
-    *,
-    max_records_per_request: int = DEFAULT_MAX_RECORDS_PER_REQUEST,
-    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
-) -> Iterator[RecordBatch]:
-    """Turn packed digests (any chunking) into request-sized ``RecordBatch`` es, in order."""
-    per_request = records_per_request(max_records_per_request, max_request_bytes)
-    batch_bytes = per_request * DIGEST_SIZE
-    buffer = bytearray()
-    for packed in digests:
-        buffer += packed
-        start = 0
-        while len(buffer) - start >= batch_bytes:
-            yield RecordBatch(buffer[start : start + batch_bytes].hex(",", DIGEST_SIZE), per_request)
-            start += batch_bytes
-        del buffer[:start]
-    if buffer:
-        yield RecordBatch(buffer.hex(",", DIGEST_SIZE), len(buffer) // DIGEST_SIZE)
-
-
-def read_packed_file(path: str, block_bytes: int = DEFAULT_CSV_BLOCK_BYTES) -> Iterator[bytes]:
-    """A local file of packed digests, in blocks of whole digests."""
-    with open(path, "rb") as handle:
-        yield from iter(partial(handle.read, block_bytes // DIGEST_SIZE * DIGEST_SIZE), b"")

@@ -23,13 +23,13 @@ from airflow_provider_pinterest_audiences.records import (
     IdentifierType,
     InvalidReason,
     RecordCounts,
-    batch_records,
     hash_chunk,
     read_csv,
     read_iterable,
     read_sql,
     records_per_request,
 )
+from airflow_provider_pinterest_audiences.upload_pipeline import read_batches
 from tests.object_storage import attach_memory_store
 
 EMAIL = IdentifierType.EMAIL
@@ -318,15 +318,18 @@ def test_process_pool_gives_the_same_digests_in_order(tmp_path: Path) -> None:
     assert sum((c.invalid for c in parallel), Counter()) == {InvalidReason.MALFORMED_EMAIL: 1}
 
 
-def test_batches_respect_both_limits_and_keep_every_record() -> None:
+def test_batches_respect_both_limits_and_keep_every_record(tmp_path: Path) -> None:
     digests = [hashlib.sha256(str(i).encode()).digest() for i in range(1000)]
-    chunks = [b"".join(digests[i : i + 7]) for i in range(0, 1000, 7)]
-    batches = list(batch_records(chunks, max_records_per_request=300, max_request_bytes=65 * 100 - 1))
-    assert [b.record_count for b in batches] == [100] * 10
-    assert all(len(b.records) <= 65 * 100 - 1 for b in batches)
-    assert ",".join(b.records for b in batches).split(",") == [d.hex() for d in digests]
-    batches = list(batch_records(chunks, max_records_per_request=300))
-    assert [b.record_count for b in batches] == [300, 300, 300, 100]
+    spool = tmp_path / "spool"
+    spool.write_bytes(b"".join(digests))
+
+    by_bytes = list(read_batches(str(spool), "ADD", records_per_request(300, 65 * 100 - 1)))
+    by_count = list(read_batches(str(spool), "ADD", records_per_request(300, 1_000_000)))
+
+    assert [b.record_count for b in by_bytes] == [100] * 10
+    assert all(len(b.records) <= 65 * 100 - 1 for b in by_bytes)
+    assert ",".join(b.records for b in by_bytes).split(",") == [d.hex() for d in digests]
+    assert [b.record_count for b in by_count] == [300, 300, 300, 100]
 
 
 def test_batch_limits_are_checked() -> None:
