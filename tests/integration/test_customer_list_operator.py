@@ -165,16 +165,23 @@ def test_mirror_over_three_runs(server: EmulatorServer, tmp_path: Path) -> None:
     assert len(lists_named(server, name)) == 1
 
 
+def _list_before_a_failed_run(mode: str, snapshot: Path) -> tuple[str, dict[str, str]]:
+    """A fresh list name and the mode's state arguments; in mirror mode the list already has members
+    that must leave, and a snapshot saying so."""
+    name = next(_names)
+    state = {"state_path": str(snapshot)} if mode == "mirror" else {}
+    if mode == "mirror":
+        run(customer_list_name=name, source=[f"old{i}@x.com" for i in range(30)], mode=mode, **state)
+    return name, state
+
+
 @pytest.mark.parametrize("mode", ["append", "mirror"])
 def test_retry_after_a_failure_mid_upload_ends_in_the_clean_state(
     server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
     from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 
-    name = next(_names)
-    state = {"state_path": str(tmp_path / "retry.snapshot")} if mode == "mirror" else {}
-    if mode == "mirror":  # a list with members that must leave, and a snapshot saying so
-        run(customer_list_name=name, source=[f"old{i}@x.com" for i in range(30)], mode=mode, **state)
+    name, state = _list_before_a_failed_run(mode, tmp_path / "retry.snapshot")
     source = [f"new{i}@x.com" for i in range(100)]
     real_update = PinterestHook.update_customer_list
     calls = itertools.count(1)
@@ -359,10 +366,7 @@ def test_failure_with_requests_in_flight_stops_and_a_retry_ends_in_the_clean_sta
 ) -> None:
     from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 
-    name = next(_names)
-    state = {"state_path": str(tmp_path / "concurrent-retry.snapshot")} if mode == "mirror" else {}
-    if mode == "mirror":  # a list with members that must leave, and a snapshot saying so
-        run(customer_list_name=name, source=[f"old{i}@x.com" for i in range(30)], mode=mode, **state)
+    name, state = _list_before_a_failed_run(mode, tmp_path / "concurrent-retry.snapshot")
     snapshot_before = Path(state["state_path"]).read_bytes() if mode == "mirror" else b""
     spy = UploadSpy(monkeypatch, hold_until=3)
     source = [f"new{i}@x.com" for i in range(100)]
