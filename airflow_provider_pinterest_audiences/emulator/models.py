@@ -49,31 +49,33 @@ class CustomerList:
     removed: list[str] = field(default_factory=list)
     forced_status: str | None = None
 
-    def apply(self, operation: str, records: list[str], settings: EmulatorSettings, now: float) -> None:
-        """One ADD or REMOVE batch; the list goes back to PROCESSING."""
+    def apply(self, operation: str, records: str, settings: EmulatorSettings, now: float) -> None:
+        """One ADD or REMOVE batch (checked comma-separated ``records``); the list goes back to PROCESSING."""
         self.num_batches += 1
         self.updated_at = now
         self.processing_until = now + settings.customer_list_processing_seconds
+        count = records.count(",") + 1
         if operation == "ADD":
-            self.num_uploaded_user_records += len(records)
+            self.num_uploaded_user_records += count
         else:
-            self.num_removed_user_records += len(records)
+            self.num_removed_user_records += count
         if not self.store_records:
             # Counts only: no per-record work, so members and matches are estimates.
-            delta = len(records) if operation == "ADD" else -len(records)
+            delta = count if operation == "ADD" else -count
             self.member_count = max(0, self.member_count + delta)
             self.matched_count = round(self.member_count * settings.match_rate)
             return
         rate = settings.match_rate
+        batch = records.split(",")
         if operation == "ADD":
-            self.added.extend(records)
-            new = set(records)
+            self.added.extend(batch)
+            new = set(batch)
             new.difference_update(self.members)
             self.members.update(new)
             self.matched_count += sum(1 for record in new if record_matches(record, rate))
         else:
-            self.removed.extend(records)
-            gone = self.members.intersection(records)
+            self.removed.extend(batch)
+            gone = self.members.intersection(batch)
             self.members.difference_update(gone)
             self.matched_count -= sum(1 for record in gone if record_matches(record, rate))
         self.member_count = len(self.members)

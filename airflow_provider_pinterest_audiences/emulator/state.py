@@ -151,9 +151,9 @@ class EmulatorState:
         return found
 
     def create_customer_list(
-        self, ad_account_id: str, name: str, list_type: str, records: list[str]
+        self, ad_account_id: str, name: str, list_type: str, records: str
     ) -> dict[str, Any]:
-        """A new list holding ``records`` (names need not be unique, as on Pinterest)."""
+        """A new list holding ``records``, comma-separated (names need not be unique, as on Pinterest)."""
         with self._lock:
             now, settings = self.now(), self._settings
             customer_list = CustomerList(
@@ -170,9 +170,9 @@ class EmulatorState:
             return customer_list.to_api(settings, now)
 
     def update_customer_list(
-        self, ad_account_id: str, list_id: str, operation: str, records: list[str]
+        self, ad_account_id: str, list_id: str, operation: str, records: str
     ) -> dict[str, Any]:
-        """ADD or REMOVE one batch of records."""
+        """ADD or REMOVE one batch of comma-separated records."""
         with self._lock:
             now, settings = self.now(), self._settings
             customer_list = self._customer_list(ad_account_id, list_id)

@@ -128,18 +128,21 @@ def id_array(value: object, name: str, *, min_items: int = 1, max_items: int | N
     return list(value)
 
 
-def parse_records(value: object) -> list[str]:
-    """The ``records`` field: one comma-separated string of non-empty records."""
+def parse_records(value: object) -> str:
+    """The ``records`` field, checked: one comma-separated string of non-empty records.
+
+    It stays one string (no list of records) so that a counters-only emulator never splits it.
+    """
     if value is None:
         raise bad_request("records is required: one comma-separated string of records.")
     if not isinstance(value, str):
         raise bad_request("records must be one comma-separated string.")
     if not value:
         raise bad_request("records must not be empty: send at least one record.")
-    records = value.split(",")
-    if "" in records:
-        raise bad_request(f"records contains an empty record at position {records.index('') + 1}.")
-    return records
+    if value[0] == "," or value[-1] == "," or ",," in value:
+        position = value.split(",").index("") + 1
+        raise bad_request(f"records contains an empty record at position {position}.")
+    return value
 
 
 def query_values(values: list[str], name: str, allowed: Collection[str] | None = None) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ from airflow_provider_pinterest_audiences.hooks.call_flow import (
 )
 from airflow_provider_pinterest_audiences.hooks.connection_config import PinterestConnectionConfig
 from airflow_provider_pinterest_audiences.hooks.oauth import PROCESS_TOKENS, TokenGrant, TokenStore
+from airflow_provider_pinterest_audiences.hooks.request_body import encode_json_body
 from airflow_provider_pinterest_audiences.hooks.retry_policy import RetryPolicy
 from airflow_provider_pinterest_audiences.ids import pinterest_id
 
@@ -201,9 +203,17 @@ class PinterestHook(_PinterestHookBase):
         return self.config.ad_account_id
 
     def get_conn(self) -> requests.Session:
-        """The pooled session every call of this hook goes through."""
+        """The pooled session every call of this hook goes through.
+
+        The environment (proxy variables, ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``) is read once, here: left
+        to ``trust_env``, requests re-reads all of it and ``~/.netrc`` on every request (about 1 ms with a
+        worker's environment), and a ``.netrc`` entry for the API host would replace the bearer token.
+        """
         if self._session is None:
             session = requests.Session()
+            session.trust_env = False
+            session.proxies = requests.utils.get_environ_proxies(self.config.base_url)
+            session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
             adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
@@ -247,8 +257,13 @@ class PinterestHook(_PinterestHookBase):
         self, method: str, url: str, params: Mapping[str, Any] | None, json_body: Any
     ) -> Reply | TransportFailure:
         try:
+            headers = self._auth_headers()
+            data = None
+            if json_body is not None:
+                data = encode_json_body(json_body)
+                headers["Content-Type"] = "application/json"
             response = self.get_conn().request(
-                method, url, params=params, json=json_body, headers=self._auth_headers(), timeout=self.timeout
+                method, url, params=params, data=data, headers=headers, timeout=self.timeout
             )
         except requests.RequestException as exc:
             return TransportFailure(type(exc).__name__, maybe_applied=not _request_never_sent(exc))

@@ -94,7 +94,7 @@ def test_in_process_server_reports_urls_and_connection() -> None:
                 "ad_account_id": "123",
             },
         }
-        server.state.create_customer_list("123", "direct", "EMAIL", ["a"])
+        server.state.create_customer_list("123", "direct", "EMAIL", "a")
         listed = requests.get(
             f"{server.base_url}/ad_accounts/123/customer_lists",
             headers={"Authorization": "Bearer tok"},

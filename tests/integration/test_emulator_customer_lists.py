@@ -163,6 +163,8 @@ def test_forced_status_freezes_the_lifecycle(api: Api) -> None:
         ({"name": "n"}, "records"),
         ({"name": "n", "records": ""}, "records"),
         ({"name": "n", "records": "a,,b"}, "records"),
+        ({"name": "n", "records": ",a"}, "records"),
+        ({"name": "n", "records": "a,"}, "records"),
         ({"name": "n", "records": ["a", "b"]}, "records"),
         ({"name": "n", "records": "a", "list_type": "PHONE"}, "list_type"),
         ({"name": "n", "records": "a", "colour": "red"}, "colour"),

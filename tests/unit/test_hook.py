@@ -348,3 +348,50 @@ def test_test_connection_reports_success_and_failure() -> None:
     responses.replace(responses.GET, AUDIENCES_URL, status=403, json={"code": 29, "message": "Not permitted"})
     ok, message = PinterestHook().test_connection()
     assert not ok and "HTTP 403" in message and "Not permitted" in message
+
+
+@responses.activate
+def test_json_bodies_are_sent_as_json() -> None:
+    records = "a" * 64 + "," + "b" * 64
+    responses.patch(
+        f"{LISTS_URL}/77",
+        json={"id": "77"},
+        match=[
+            matchers.header_matcher({"Content-Type": "application/json"}),
+            matchers.json_params_matcher({"operation_type": "ADD", "records": records}),
+        ],
+    )
+
+    PinterestHook().update_customer_list(AD_ACCOUNT_ID, "77", operation_type="ADD", records=records)
+
+    assert len(responses.calls) == 1
+
+
+def test_the_session_reads_proxies_and_ca_bundle_once_and_ignores_netrc(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("https_proxy", raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/company-ca.pem")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+
+    session = PinterestHook().get_conn()
+
+    assert session.trust_env is False  # so no ~/.netrc entry can replace the bearer token
+    assert session.proxies["https"] == "http://proxy.internal:3128"
+    assert session.verify == "/etc/ssl/company-ca.pem"
+
+
+def test_no_proxy_for_the_api_host_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("https_proxy", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "api.pinterest.com")
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+
+    session = PinterestHook().get_conn()
+
+    assert session.proxies == {}
+    assert session.verify is True
