@@ -8,12 +8,13 @@ changes nothing. Every ``/v5`` request is counted in the request log.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .control import control_router
 from .errors import INVALID_PARAMETERS, ApiError, unauthorized
@@ -27,9 +28,48 @@ def _error_response(error: ApiError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
 
-def _bearer(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+def _bearer(headers: Headers) -> str | None:
+    scheme, _, token = headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else None
+
+
+class _Gate:
+    """Pure ASGI middleware (no request or response streams copied: a 1 MB batch passes straight through)."""
+
+    def __init__(self, app: ASGIApp, emulator: EmulatorState) -> None:
+        self._app = app
+        self._emulator = emulator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/v5/"):
+            await self._app(scope, receive, send)
+            return
+        emulator, method = self._emulator, scope["method"]
+        current = emulator.settings
+        category = request_category(method, path)
+        if current.latency_ms > 0:
+            await asyncio.sleep(current.latency_ms / 1000)
+        error = emulator.traffic.fault(current)
+        if error is None and category != OAUTH:
+            if emulator.tokens.authenticate(_bearer(Headers(scope=scope)), current, emulator.now()):
+                error = emulator.traffic.rate_limit(category, current)
+            else:
+                error = unauthorized()
+        if error is not None:
+            await _error_response(error)(scope, receive, send)
+            emulator.record_request(method, path, category, error.status)
+            return
+        status = 500
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self._app(scope, receive, send_noting_status)
+        emulator.record_request(method, path, category, status)
 
 
 async def _api_error(request: Request, error: Exception) -> Response:
@@ -64,25 +104,7 @@ def create_app(settings: EmulatorSettings | None = None, *, state: EmulatorState
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
 
-    @app.middleware("http")
-    async def gate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        path = request.url.path
-        if not path.startswith("/v5/"):
-            return await call_next(request)
-        current = emulator.settings
-        category = request_category(request.method, path)
-        if current.latency_ms > 0:
-            await asyncio.sleep(current.latency_ms / 1000)
-        error = emulator.traffic.fault(current)
-        if error is None and category != OAUTH:
-            if emulator.tokens.authenticate(_bearer(request), current, emulator.now()):
-                error = emulator.traffic.rate_limit(category, current)
-            else:
-                error = unauthorized()
-        response = _error_response(error) if error is not None else await call_next(request)
-        emulator.record_request(request.method, path, category, response.status_code)
-        return response
-
+    app.add_middleware(_Gate, emulator=emulator)
     app.include_router(pinterest_router(emulator))
     app.include_router(control_router(emulator))
     return app
