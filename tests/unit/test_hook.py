@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
@@ -367,31 +368,50 @@ def test_json_bodies_are_sent_as_json() -> None:
     assert len(responses.calls) == 1
 
 
-def test_the_session_reads_proxies_and_ca_bundle_once_and_ignores_netrc(
-    monkeypatch: pytest.MonkeyPatch,
+PROXY = "http://proxy.internal:3128"
+
+
+@pytest.mark.parametrize(
+    ("variables", "proxies", "verify"),
+    [
+        (
+            {"HTTPS_PROXY": PROXY, "REQUESTS_CA_BUNDLE": "/etc/ssl/company.pem"},
+            {"https": PROXY},
+            "/etc/ssl/company.pem",
+        ),
+        ({"HTTPS_PROXY": PROXY, "NO_PROXY": "api.pinterest.com"}, {}, True),
+        ({"CURL_CA_BUNDLE": "/etc/ssl/curl.pem"}, {}, "/etc/ssl/curl.pem"),
+    ],
+)
+def test_the_session_takes_proxies_and_ca_bundle_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], proxies: dict[str, str], verify: object
 ) -> None:
-    monkeypatch.delenv("https_proxy", raising=False)
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/company-ca.pem")
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
+    for name in ("PROXY", "ALL_PROXY", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
 
     session = PinterestHook().get_conn()
 
-    assert session.trust_env is False  # so no ~/.netrc entry can replace the bearer token
-    assert session.proxies["https"] == "http://proxy.internal:3128"
-    assert session.verify == "/etc/ssl/company-ca.pem"
+    assert session.proxies == proxies
+    assert session.verify == verify
 
 
-def test_no_proxy_for_the_api_host_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("https_proxy", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    monkeypatch.setenv("NO_PROXY", "api.pinterest.com")
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+@responses.activate
+def test_a_netrc_entry_for_the_api_host_never_replaces_the_bearer_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine api.pinterest.com login someone password not-the-token\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    responses.get(
+        f"{LISTS_URL}/77",
+        json={"id": "77"},
+        match=[matchers.header_matcher({"Authorization": f"Bearer {ACCESS_TOKEN}"})],
+    )
 
-    session = PinterestHook().get_conn()
-
-    assert session.proxies == {}
-    assert session.verify is True
+    assert PinterestHook().get_customer_list(AD_ACCOUNT_ID, "77") == {"id": "77"}
