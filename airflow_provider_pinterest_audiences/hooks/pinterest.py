@@ -248,20 +248,17 @@ class PinterestHook(_PinterestHookBase):
             can_refresh=config.can_refresh,
             can_find_existing=find_existing is not None,
         )
-        body = self._drive(
-            flow, lambda: self._send(method, self._url(path), params, json_body), find_existing
-        )
+        data = None if json_body is None else encode_json_body(json_body)  # once, whatever the retries
+        body = self._drive(flow, lambda: self._send(method, self._url(path), params, data), find_existing)
         return _json_object(operation, body)
 
     def _send(
-        self, method: str, url: str, params: Mapping[str, Any] | None, json_body: Any
+        self, method: str, url: str, params: Mapping[str, Any] | None, data: bytes | None
     ) -> Reply | TransportFailure:
+        headers = self._auth_headers()
+        if data is not None:
+            headers["Content-Type"] = "application/json"
         try:
-            headers = self._auth_headers()
-            data = None
-            if json_body is not None:
-                data = encode_json_body(json_body)
-                headers["Content-Type"] = "application/json"
             response = self.get_conn().request(
                 method, url, params=params, data=data, headers=headers, timeout=self.timeout
             )
