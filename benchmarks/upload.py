@@ -5,11 +5,12 @@ For each N: write N plain emails as CSV, then in fresh interpreters (so peak RSS
 2. run ``PinterestUploadCustomerListOperator`` (append, default settings unless
    ``--max-concurrent-requests`` is given) on the file against the emulator (``--no-store-records``: counts
    only), and measure wall time and the task process's peak RSS.
-Prints records/s, the ratio to the ceiling, and peak RSS. Targets: ratio >= 0.7; RSS(largest N) <= 1.2x
-RSS(smallest N). Also the read phase alone (read, validate and hash every row, on all CPUs): the operator
-uploads nothing before that phase has checked the whole input.
+Prints records/s, the ratio to the ceiling and peak RSS for each of ``--repeat`` runs (the ceiling measured
+just before its upload), then the best upload against the best ceiling. Also the read phase alone (read,
+validate and hash every row, on all CPUs): the operator uploads nothing before that phase has checked the
+whole input. Targets: ratio >= 0.7; RSS(largest N) <= 1.2x RSS(smallest N), each the largest of its runs.
 
-    uv run python benchmarks/upload.py --rows 1000000 10000000 [--max-concurrent-requests 3]
+    uv run python benchmarks/upload.py --rows 1000000 10000000 [--repeat 3] [--max-concurrent-requests 3]
 """
 
 from __future__ import annotations
@@ -126,6 +127,9 @@ def main() -> None:
         default=None,
         help="the operator's max_concurrent_requests (default: the operator's default)",
     )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each (ceiling, upload) pair per N (default 3)"
+    )
     parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "pinterest-upload-bench"))
     args = parser.parse_args()
     workdir = Path(args.workdir)
@@ -144,21 +148,30 @@ def main() -> None:
         for rows in args.rows:
             path = workdir / f"emails-{rows}.csv"
             write_emails(path, rows)
-            ceiling = run_json(CEILING, str(path))
-            ceiling_rate = float(ceiling["rows"]) / float(ceiling["seconds"])  # type: ignore[arg-type]
-            name = f"benchmark-{rows}-{time.time_ns()}"
-            result = run_json(UPLOAD, str(path), name, json.dumps(settings), env=env)
-            seconds = float(result["seconds"])  # type: ignore[arg-type]
-            summary = result["summary"]
-            assert isinstance(summary, dict) and summary["added"] == rows, summary
-            rate = rows / seconds
-            peaks[rows] = float(result["peak_rss_mb"])  # type: ignore[arg-type]
-            workers_peak = float(result["workers_peak_rss_mb"])  # type: ignore[arg-type]
-            read_seconds = float(result["read_seconds"])  # type: ignore[arg-type]
+            best_seconds, best_ceiling_rate = float("inf"), 0.0
+            for _ in range(args.repeat):  # ceiling and upload side by side, so a slow spell hits both
+                ceiling = run_json(CEILING, str(path))
+                ceiling_rate = float(ceiling["rows"]) / float(ceiling["seconds"])
+                name = f"benchmark-{rows}-{time.time_ns()}"
+                result = run_json(UPLOAD, str(path), name, json.dumps(settings), env=env)
+                seconds = float(result["seconds"])
+                summary = result["summary"]
+                assert isinstance(summary, dict) and summary["added"] == rows, summary
+                rate = rows / seconds
+                peak = float(result["peak_rss_mb"])
+                peaks[rows] = max(peaks.get(rows, 0.0), peak)
+                workers_peak = float(result["workers_peak_rss_mb"])
+                read_seconds = float(result["read_seconds"])
+                print(
+                    f"{rows:>11,} {seconds:>8.2f} {rate:>11,.0f} {ceiling_rate:>11,.0f}"
+                    f" {rate / ceiling_rate:>6.2f} {peak:>7.0f}MB {workers_peak:>8.0f}MB"
+                    f" {read_seconds:>7.2f} {rows / read_seconds / ceiling_rate:>10.2f}"
+                )
+                best_seconds = min(best_seconds, seconds)
+                best_ceiling_rate = max(best_ceiling_rate, ceiling_rate)
             print(
-                f"{rows:>11,} {seconds:>8.2f} {rate:>11,.0f} {ceiling_rate:>11,.0f}"
-                f" {rate / ceiling_rate:>6.2f} {peaks[rows]:>7.0f}MB {workers_peak:>8.0f}MB"
-                f" {read_seconds:>7.2f} {rows / read_seconds / ceiling_rate:>10.2f}"
+                f"{rows:>11,} best of {args.repeat}: {rows / best_seconds:,.0f} records/s, ceiling"
+                f" {best_ceiling_rate:,.0f}/s, ratio {rows / best_seconds / best_ceiling_rate:.2f}"
             )
     if len(peaks) > 1:
         smallest, largest = min(peaks), max(peaks)
