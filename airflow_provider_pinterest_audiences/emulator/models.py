@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .settings import EmulatorSettings
+from .validation import Records
 
 _LIFECYCLE_DONE = ("READY", "TOO_SMALL")
 
@@ -49,12 +50,12 @@ class CustomerList:
     removed: list[str] = field(default_factory=list)
     forced_status: str | None = None
 
-    def apply(self, operation: str, records: str, settings: EmulatorSettings, now: float) -> None:
-        """One ADD or REMOVE batch (checked comma-separated ``records``); the list goes back to PROCESSING."""
+    def apply(self, operation: str, records: Records, settings: EmulatorSettings, now: float) -> None:
+        """One ADD or REMOVE batch of checked records; the list goes back to PROCESSING."""
         self.num_batches += 1
         self.updated_at = now
         self.processing_until = now + settings.customer_list_processing_seconds
-        count = records.count(",") + 1
+        count = records.count
         if operation == "ADD":
             self.num_uploaded_user_records += count
         else:
@@ -66,7 +67,7 @@ class CustomerList:
             self.matched_count = round(self.member_count * settings.match_rate)
             return
         rate = settings.match_rate
-        batch = records.split(",")
+        batch = records.text.split(",")
         if operation == "ADD":
             self.added.extend(batch)
             new = set(batch)

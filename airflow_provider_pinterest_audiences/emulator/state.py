@@ -18,7 +18,7 @@ from .models import SUMMARY_STATUS, Audience, CustomerList, seed_ad_groups, stab
 from .pagination import PageRequest, paginate
 from .settings import EmulatorSettings, coerce_json_field
 from .tokens import TokenStore
-from .validation import validate_rule
+from .validation import Records, validate_rule
 
 FIRST_ID = 10_000_000_000_001
 RECENT_REQUESTS = 10_000
@@ -151,9 +151,9 @@ class EmulatorState:
         return found
 
     def create_customer_list(
-        self, ad_account_id: str, name: str, list_type: str, records: str
+        self, ad_account_id: str, name: str, list_type: str, records: Records
     ) -> dict[str, Any]:
-        """A new list holding ``records``, comma-separated (names need not be unique, as on Pinterest)."""
+        """A new list holding ``records`` (names need not be unique, as on Pinterest)."""
         with self._lock:
             now, settings = self.now(), self._settings
             customer_list = CustomerList(
@@ -170,9 +170,9 @@ class EmulatorState:
             return customer_list.to_api(settings, now)
 
     def update_customer_list(
-        self, ad_account_id: str, list_id: str, operation: str, records: str
+        self, ad_account_id: str, list_id: str, operation: str, records: Records
     ) -> dict[str, Any]:
-        """ADD or REMOVE one batch of comma-separated records."""
+        """ADD or REMOVE one batch of records."""
         with self._lock:
             now, settings = self.now(), self._settings
             customer_list = self._customer_list(ad_account_id, list_id)

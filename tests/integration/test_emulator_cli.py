@@ -18,6 +18,7 @@ import requests
 from airflow_provider_pinterest_audiences.emulator.__main__ import build_parser
 from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
 from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings, field_types
+from airflow_provider_pinterest_audiences.emulator.validation import parse_records
 from tests.integration.emulator_api import TIMEOUT
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -94,7 +95,7 @@ def test_in_process_server_reports_urls_and_connection() -> None:
                 "ad_account_id": "123",
             },
         }
-        server.state.create_customer_list("123", "direct", "EMAIL", "a")
+        server.state.create_customer_list("123", "direct", "EMAIL", parse_records("a"))
         listed = requests.get(
             f"{server.base_url}/ad_accounts/123/customer_lists",
             headers={"Authorization": "Bearer tok"},

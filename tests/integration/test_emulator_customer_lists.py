@@ -165,6 +165,8 @@ def test_forced_status_freezes_the_lifecycle(api: Api) -> None:
         ({"name": "n", "records": "a,,b"}, "records"),
         ({"name": "n", "records": ",a"}, "records"),
         ({"name": "n", "records": "a,"}, "records"),
+        ({"name": "n", "records": f"{'a' * 64},,{'b' * 64}"}, "records"),
+        ({"name": "n", "records": "abc,a,,,def"}, "records"),
         ({"name": "n", "records": ["a", "b"]}, "records"),
         ({"name": "n", "records": "a", "list_type": "PHONE"}, "list_type"),
         ({"name": "n", "records": "a", "colour": "red"}, "colour"),
@@ -230,7 +232,7 @@ def test_a_one_megabyte_batch_is_stored_whole(api: Api) -> None:
 def test_store_records_false_keeps_counts_only() -> None:
     with EmulatorServer(EmulatorSettings(store_records=False)) as counting:
         api = Api(counting)
-        list_id = api.call("POST", LISTS, json={"name": "counted", "records": "a,b,c,c"}).json()["id"]
+        list_id = api.call("POST", LISTS, json={"name": "counted", "records": "a,bb,c,c"}).json()["id"]
         api.call("PATCH", f"{LISTS}/{list_id}", json={"operation_type": "REMOVE", "records": "a"})
         report = api.control("GET", f"/ad_accounts/{ACCOUNT}/customer_lists/{list_id}/records")
     assert report["store_records"] is False
