@@ -14,6 +14,7 @@ export UV_COMPILE_BYTECODE := 1
 install: ## uv (bootstrapped through pip) and the locked dev environment (Airflow 3)
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv>=0.5"
 	@$(UV) sync --frozen --quiet
+	@$(RUN) python -m compileall -q airflow_provider_pinterest_audiences  # the editable package too
 
 install-airflow2: install ## a second environment pinned to Airflow 2.11
 	@$(UV) venv --quiet --allow-existing --python 3.11 $(AIRFLOW2_VENV)
