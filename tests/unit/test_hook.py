@@ -386,7 +386,7 @@ PROXY = "http://proxy.internal:3128"
 def test_the_session_takes_proxies_and_ca_bundle_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], proxies: dict[str, str], verify: object
 ) -> None:
-    for name in ("PROXY", "ALL_PROXY", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):
+    for name in ("ALL_PROXY", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
     for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
