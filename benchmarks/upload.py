@@ -8,7 +8,8 @@ For each N: write N plain emails as CSV, then in fresh interpreters (so peak RSS
 Prints records/s, the ratio to the ceiling and peak RSS for each of ``--repeat`` runs (the ceiling measured
 just before its upload), then the median of those ratios and, the conservative figure on a machine whose
 speed drifts, the best upload over the best ceiling. Also the read phase alone (read, validate and hash
-every row, on all CPUs): the operator uploads nothing before that phase has checked the whole input. Targets: ratio >= 0.7; RSS(largest N) <= 1.2x RSS(smallest N), each the largest of its runs.
+every row, on all CPUs): the operator uploads nothing before that phase has checked the whole input.
+Targets: ratio >= 0.7; RSS(largest N) <= 1.2x RSS(smallest N), each the largest of its runs.
 
     uv run python benchmarks/upload.py --rows 1000000 10000000 [--repeat 3] [--max-concurrent-requests 3]
 """
