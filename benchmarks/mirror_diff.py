@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from probe import run_json  # benchmarks/ is on sys.path when a benchmark runs as a script
+from probe import print_peak_growth, run_json  # benchmarks/ is on sys.path when a benchmark runs as a script
 
 STEP = """
 import hashlib, json, resource, sys, tempfile, time
@@ -85,9 +85,7 @@ def main() -> None:
             f"{members:>11,} {result['bucket_seconds']:>9.2f} {result['diff_seconds']:>7.2f}"
             f" {result['snapshot_write_seconds']:>7.2f} {total:>7.2f} {peaks[members]:>7.0f}MB"
         )
-    if len(peaks) > 1:
-        smallest, largest = min(peaks), max(peaks)
-        print(f"peak RSS {largest:,} / {smallest:,} members: {peaks[largest] / peaks[smallest]:.2f}x")
+    print_peak_growth(peaks, "members")
 
 
 if __name__ == "__main__":

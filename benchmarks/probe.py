@@ -1,4 +1,4 @@
-"""Run a measurement in a fresh interpreter and read back the JSON object it prints last."""
+"""What the benchmarks share: a measurement run in a fresh interpreter, and the flat-memory figure."""
 
 from __future__ import annotations
 
@@ -16,3 +16,10 @@ def run_json(code: str, *args: str, env: dict[str, str] | None = None) -> dict[s
         raise RuntimeError(output.stderr[-3000:])
     result: dict[str, Any] = json.loads(output.stdout.strip().splitlines()[-1])
     return result
+
+
+def print_peak_growth(peaks: dict[int, float], unit: str) -> None:
+    """Print peak RSS at the largest size over peak RSS at the smallest, when there are two sizes or more."""
+    if len(peaks) > 1:
+        smallest, largest = min(peaks), max(peaks)
+        print(f"peak RSS {largest:,} {unit} / {smallest:,} {unit}: {peaks[largest] / peaks[smallest]:.2f}x")

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from probe import run_json  # benchmarks/ is on sys.path when a benchmark runs as a script
+from probe import print_peak_growth, run_json  # benchmarks/ is on sys.path when a benchmark runs as a script
 
 CEILING = """
 import hashlib, json, sys, time
@@ -150,7 +150,8 @@ def main() -> None:
         for rows in args.rows:
             path = workdir / f"emails-{rows}.csv"
             write_emails(path, rows)
-            best_seconds, best_ceiling_rate, ratios = float("inf"), 0.0, []
+            upload_seconds: list[float] = []
+            ceiling_rates: list[float] = []
             for _ in range(args.repeat):  # ceiling and upload side by side, so a slow spell hits both
                 ceiling = run_json(CEILING, str(path))
                 ceiling_rate = float(ceiling["rows"]) / float(ceiling["seconds"])
@@ -169,17 +170,16 @@ def main() -> None:
                     f" {rate / ceiling_rate:>6.2f} {peak:>7.0f}MB {workers_peak:>8.0f}MB"
                     f" {read_seconds:>7.2f} {rows / read_seconds / ceiling_rate:>10.2f}"
                 )
-                best_seconds = min(best_seconds, seconds)
-                best_ceiling_rate = max(best_ceiling_rate, ceiling_rate)
-                ratios.append(rate / ceiling_rate)
+                upload_seconds.append(seconds)
+                ceiling_rates.append(ceiling_rate)
+            ratios = [rows / up / ceil for up, ceil in zip(upload_seconds, ceiling_rates, strict=True)]
+            best_rate, best_ceiling = rows / min(upload_seconds), max(ceiling_rates)
             print(
                 f"{rows:>11,} ratio: median of the {args.repeat} runs {statistics.median(ratios):.2f};"
-                f" best upload ({rows / best_seconds:,.0f} records/s) over best ceiling"
-                f" ({best_ceiling_rate:,.0f}/s) {rows / best_seconds / best_ceiling_rate:.2f}"
+                f" best upload ({best_rate:,.0f} records/s) over best ceiling"
+                f" ({best_ceiling:,.0f}/s) {best_rate / best_ceiling:.2f}"
             )
-    if len(peaks) > 1:
-        smallest, largest = min(peaks), max(peaks)
-        print(f"peak RSS {largest:,} rows / {smallest:,} rows: {peaks[largest] / peaks[smallest]:.2f}x")
+    print_peak_growth(peaks, "rows")
 
 
 if __name__ == "__main__":
