@@ -20,7 +20,7 @@ from probe import print_peak_growth, run_json  # benchmarks/ is on sys.path when
 
 STEP = """
 import hashlib, json, resource, sys, tempfile, time
-from airflow_provider_pinterest_audiences.snapshot import (
+from airflow_provider_pinterest_audiences.customer_lists.snapshot import (
     DigestBuckets, as_state_path, plan_mirror, save_snapshot
 )
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_pinterest_audiences.arguments import has_unrendered_template
 from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.ids import pinterest_ids
-from airflow_provider_pinterest_audiences.operators.audience import PinterestBaseOperator
+from airflow_provider_pinterest_audiences.operators.base import PinterestBaseOperator
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context

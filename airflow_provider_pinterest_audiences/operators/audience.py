@@ -15,10 +15,9 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseOperator, conf
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, conf
 
 from airflow_provider_pinterest_audiences.arguments import (
     duration_seconds,
@@ -49,6 +48,7 @@ from airflow_provider_pinterest_audiences.links import (
     PinterestAudienceLink,
     audience_url,
 )
+from airflow_provider_pinterest_audiences.operators.base import PinterestBaseOperator
 from airflow_provider_pinterest_audiences.sensors.audience import (
     DEFAULT_POKE_INTERVAL,
     DEFAULT_TIMEOUT,
@@ -58,7 +58,6 @@ from airflow_provider_pinterest_audiences.sensors.audience import (
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 
 AUDIENCE_XCOM_KEY = "audience"
 IF_EXISTS_CHOICES = ("reuse", "update", "fail")
@@ -75,45 +74,6 @@ def _description(value: Any) -> str | None:
     if value is not None and not isinstance(value, str):
         raise PinterestInvalidArgumentError("description", f"expected a string or None, got {value!r}")
     return value
-
-
-class PinterestBaseOperator(BaseOperator):
-    """What every operator of this provider shares: the connection and the ad account.
-
-    :param ad_account_id: ad account (templated); empty or ``None`` means the connection's
-        ``ad_account_id`` extra.
-    :param pinterest_conn_id: Airflow connection of type ``pinterest``.
-    """
-
-    ui_color = "#e60023"
-    ui_fgcolor = "#ffffff"
-
-    def __init__(
-        self, *, ad_account_id: str | None = None, pinterest_conn_id: str = "pinterest_default", **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self.ad_account_id = ad_account_id
-        self.pinterest_conn_id = pinterest_conn_id
-        literal_ad_account_id(ad_account_id)
-
-    @cached_property
-    def hook(self) -> PinterestHook:
-        from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
-
-        return PinterestHook(self.pinterest_conn_id)
-
-    def resolve_ad_account_id(self) -> str:
-        """The rendered ``ad_account_id``, else the connection's; an error naming it when neither is set."""
-        if self.ad_account_id:
-            return pinterest_id(self.ad_account_id, "ad_account_id")
-        default = self.hook.default_ad_account_id
-        if not default:
-            raise PinterestInvalidArgumentError(
-                "ad_account_id",
-                f"not given, and connection {self.pinterest_conn_id!r} has no 'ad_account_id' extra; "
-                "pass ad_account_id= or set the extra",
-            )
-        return pinterest_id(default, "ad_account_id")
 
 
 class _AudienceOperator(PinterestBaseOperator):

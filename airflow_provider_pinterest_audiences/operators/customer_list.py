@@ -13,26 +13,26 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
-from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
-from airflow_provider_pinterest_audiences.ids import pinterest_id
-from airflow_provider_pinterest_audiences.records import (
+from airflow_provider_pinterest_audiences.customer_lists.batches import (
     DEFAULT_MAX_RECORDS_PER_REQUEST,
     DEFAULT_MAX_REQUEST_BYTES,
-    IdentifierType,
-    RawChunk,
-    RecordCounts,
+    records_per_request,
+)
+from airflow_provider_pinterest_audiences.customer_lists.readers import (
     check_csv_format,
     read_csv,
     read_iterable,
     read_sql,
-    records_per_request,
 )
+from airflow_provider_pinterest_audiences.customer_lists.records import IdentifierType, RawChunk, RecordCounts
+from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.ids import pinterest_id
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
+    from airflow_provider_pinterest_audiences.customer_lists.batches import Batch
     from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
-    from airflow_provider_pinterest_audiences.upload_pipeline import Batch
 
 MODES = ("append", "remove", "mirror")
 DEFAULT_MAX_INVALID_RATIO = 0.5
@@ -247,7 +247,7 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
 
     def _read(self, sink: Callable[[bytes], object]) -> RecordCounts:
         """Read, hash and count the whole source into ``sink(packed_digests)``; fail on bad input."""
-        from airflow_provider_pinterest_audiences.hashing_pool import hash_chunks
+        from airflow_provider_pinterest_audiences.customer_lists.hashing_pool import hash_chunks
 
         started = time.monotonic()
         counts = RecordCounts()
@@ -300,7 +300,7 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
         return str(found["id"])
 
     def _batches(self, path: str, operation: str) -> Iterator[Batch]:
-        from airflow_provider_pinterest_audiences.upload_pipeline import read_batches
+        from airflow_provider_pinterest_audiences.customer_lists.batches import read_batches
 
         per_request = records_per_request(self.max_records_per_request, self.max_request_bytes)
         return read_batches(path, operation, per_request)
@@ -317,8 +317,8 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
 
         The rest go out with up to ``max_concurrent_requests`` in flight, each worker thread on its own hook.
         """
+        from airflow_provider_pinterest_audiences.customer_lists.batches import send_batches
         from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
-        from airflow_provider_pinterest_audiences.upload_pipeline import send_batches
 
         if customer_list_id is None:
             first = next(batches, None)
@@ -382,7 +382,7 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
     def _mirror(
         self, hook: PinterestHook, ad_account_id: str, given_id: str | None, workdir: str
     ) -> _Outcome:
-        from airflow_provider_pinterest_audiences.snapshot import (
+        from airflow_provider_pinterest_audiences.customer_lists.snapshot import (
             DigestBuckets,
             as_state_path,
             discard_pending,

@@ -17,7 +17,12 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import chain
 from multiprocessing.context import BaseContext
 
-from airflow_provider_pinterest_audiences.records import HashedChunk, IdentifierType, RawChunk, hash_chunk
+from airflow_provider_pinterest_audiences.customer_lists.records import (
+    HashedChunk,
+    IdentifierType,
+    RawChunk,
+    hash_chunk,
+)
 
 IN_FLIGHT_PER_PROCESS = 2
 

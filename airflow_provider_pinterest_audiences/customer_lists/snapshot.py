@@ -38,8 +38,8 @@ from typing import IO, Any, Literal
 
 from airflow.providers.common.compat.sdk import ObjectStoragePath
 
+from airflow_provider_pinterest_audiences.customer_lists.records import DIGEST_SIZE
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
-from airflow_provider_pinterest_audiences.records import DIGEST_SIZE
 
 MAGIC = b"PINTEREST-AUDIENCE-DIGESTS 1\n"
 TRAILER_TAG = b"END"

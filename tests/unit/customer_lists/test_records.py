@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
-from airflow_provider_pinterest_audiences.hashing_pool import hash_chunks
-from airflow_provider_pinterest_audiences.records import (
+from airflow_provider_pinterest_audiences.customer_lists.batches import read_batches, records_per_request
+from airflow_provider_pinterest_audiences.customer_lists.hashing_pool import hash_chunks
+from airflow_provider_pinterest_audiences.customer_lists.readers import read_csv, read_iterable, read_sql
+from airflow_provider_pinterest_audiences.customer_lists.records import (
     DIGEST_SIZE,
     CsvBlock,
     HashedChunk,
@@ -24,12 +25,8 @@ from airflow_provider_pinterest_audiences.records import (
     InvalidReason,
     RecordCounts,
     hash_chunk,
-    read_csv,
-    read_iterable,
-    read_sql,
-    records_per_request,
 )
-from airflow_provider_pinterest_audiences.upload_pipeline import read_batches
+from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 from tests.object_storage import attach_memory_store
 
 EMAIL = IdentifierType.EMAIL

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
-from airflow_provider_pinterest_audiences.snapshot import (
+from airflow_provider_pinterest_audiences.customer_lists.snapshot import (
     MAGIC,
     TRAILER_TAG,
     DigestBuckets,
@@ -22,6 +21,7 @@ from airflow_provider_pinterest_audiences.snapshot import (
     save_pending,
     save_snapshot,
 )
+from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 from tests.object_storage import attach_memory_store
 
 LIST_ID = "10000000000042"

@@ -17,10 +17,29 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, NamedTuple
 
-from airflow_provider_pinterest_audiences.records import DIGEST_SIZE
+from airflow_provider_pinterest_audiences.customer_lists.records import DIGEST_SIZE, HEX_RECORD_SIZE
+from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 
 if TYPE_CHECKING:
     from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+
+
+DEFAULT_MAX_RECORDS_PER_REQUEST = 15_000
+DEFAULT_MAX_REQUEST_BYTES = 1_000_000
+
+
+def records_per_request(max_records_per_request: int, max_request_bytes: int) -> int:
+    """How many digests one request carries under both limits; errors name the limit that is too small."""
+    if isinstance(max_records_per_request, bool) or max_records_per_request < 1:
+        raise PinterestInvalidArgumentError(
+            "max_records_per_request", f"must be at least 1, got {max_records_per_request}"
+        )
+    if max_request_bytes < HEX_RECORD_SIZE - 1:
+        raise PinterestInvalidArgumentError(
+            "max_request_bytes",
+            f"must hold one record ({HEX_RECORD_SIZE - 1} bytes), got {max_request_bytes}",
+        )
+    return min(max_records_per_request, (max_request_bytes + 1) // HEX_RECORD_SIZE)
 
 
 class Batch(NamedTuple):
