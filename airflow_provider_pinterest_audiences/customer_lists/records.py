@@ -17,7 +17,7 @@ import io
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import Enum
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +60,14 @@ def _invalid_argument(argument: str, problem: str) -> PinterestInvalidArgumentEr
     return PinterestInvalidArgumentError(argument, problem)
 
 
-class IdentifierType(StrEnum):
+class _TextEnum(str, Enum):
+    """An Enum whose members format as their values (``enum.StrEnum`` needs Python 3.11)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class IdentifierType(_TextEnum):
     """Pinterest customer-list types (``list_type``); one type per list."""
 
     EMAIL = "EMAIL"
@@ -86,7 +93,7 @@ class IdentifierType(StrEnum):
             raise _invalid_argument(argument, f"{value!r} is not a list type; use one of {allowed}") from None
 
 
-class InvalidReason(StrEnum):
+class InvalidReason(_TextEnum):
     """Why a row was skipped (the keys of the invalid-row counts)."""
 
     MISSING = "missing"

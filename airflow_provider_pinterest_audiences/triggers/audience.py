@@ -133,7 +133,7 @@ class PinterestAudienceTrigger(BaseTrigger):
 
     def _timeout_message(self, last: dict[str, Any] | None) -> str:
         assert self.end_time is not None
-        deadline = datetime.datetime.fromtimestamp(self.end_time, tz=datetime.UTC).isoformat()
+        deadline = datetime.datetime.fromtimestamp(self.end_time, tz=datetime.timezone.utc).isoformat()
         if last is None:
             state = f"{self.target.label} {self.target.object_id} had not been read yet"
         else:
