@@ -30,15 +30,14 @@ DEFAULT_MAX_REQUEST_BYTES = 1_000_000
 
 def records_per_request(max_records_per_request: int, max_request_bytes: int) -> int:
     """How many digests one request carries under both limits; errors name the limit that is too small."""
-    if isinstance(max_records_per_request, bool) or max_records_per_request < 1:
-        raise PinterestInvalidArgumentError(
-            "max_records_per_request", f"must be at least 1, got {max_records_per_request}"
-        )
-    if max_request_bytes < HEX_RECORD_SIZE - 1:
-        raise PinterestInvalidArgumentError(
-            "max_request_bytes",
-            f"must hold one record ({HEX_RECORD_SIZE - 1} bytes), got {max_request_bytes}",
-        )
+    for argument, value, least in (
+        ("max_records_per_request", max_records_per_request, 1),
+        ("max_request_bytes", max_request_bytes, HEX_RECORD_SIZE - 1),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise PinterestInvalidArgumentError(
+                argument, f"must be an integer of at least {least} (one record), got {value!r}"
+            )
     return min(max_records_per_request, (max_request_bytes + 1) // HEX_RECORD_SIZE)
 
 

@@ -1,78 +1,70 @@
 """``PinterestUploadCustomerListOperator``: customers from a file, object storage, an XCom or SQL, hashed
-and streamed into a Pinterest customer list (append, remove, or mirror the source)."""
+and streamed into a Pinterest customer list (append, remove, or mirror the source).
+
+The operator only checks its arguments, builds an ``UploadPlan`` and pushes the result; the upload engine
+(``customer_lists``) reads, hashes, diffs and sends.
+"""
 
 from __future__ import annotations
 
-import os
-import tempfile
-import time
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from itertools import chain
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseOperator
-
+from airflow_provider_pinterest_audiences.arguments import has_unrendered_template
 from airflow_provider_pinterest_audiences.customer_lists.batches import (
     DEFAULT_MAX_RECORDS_PER_REQUEST,
     DEFAULT_MAX_REQUEST_BYTES,
     records_per_request,
 )
-from airflow_provider_pinterest_audiences.customer_lists.readers import (
-    check_csv_format,
-    read_csv,
-    read_iterable,
-    read_sql,
+from airflow_provider_pinterest_audiences.customer_lists.plan import (
+    DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_MAX_INVALID_RATIO,
+    MODES,
+    UploadPlan,
 )
-from airflow_provider_pinterest_audiences.customer_lists.records import IdentifierType, RawChunk, RecordCounts
+from airflow_provider_pinterest_audiences.customer_lists.readers import check_csv_format
+from airflow_provider_pinterest_audiences.customer_lists.records import IdentifierType
+from airflow_provider_pinterest_audiences.customer_lists.source import (
+    CustomerSource,
+    redacted_source,
+    source_origin,
+)
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.ids import pinterest_id
+from airflow_provider_pinterest_audiences.operators.base import PinterestBaseOperator
 
 if TYPE_CHECKING:
+    import jinja2
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_pinterest_audiences.customer_lists.batches import Batch
-    from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 
-MODES = ("append", "remove", "mirror")
-DEFAULT_MAX_INVALID_RATIO = 0.5
-DEFAULT_MAX_CONCURRENT_REQUESTS = 2
-
-
-class _Outcome(NamedTuple):
-    customer_list_id: str
-    counts: RecordCounts
-    progress: _Progress
-    desired_members: int | None
+def _customer_list_name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise PinterestInvalidArgumentError("customer_list_name", f"expected a non-empty name, got {value!r}")
+    return value
 
 
-class _Progress:
-    """Per-batch progress lines (counts and rates only) and the totals of one run."""
-
-    def __init__(self, log: Any, total: int) -> None:
-        self._log = log
-        self._total = total
-        self._started = time.monotonic()
-        self.batches = 0
-        self.sent: Counter[str] = Counter()
-
-    def record(self, operation: str, record_count: int) -> None:
-        self.batches += 1
-        self.sent[operation] += record_count
-        done = sum(self.sent.values())
-        rate = done / max(time.monotonic() - self._started, 1e-9)
-        self._log.info(
-            "Batch %d: %s %d records (%d of %d sent, %.0f records/s)",
-            self.batches,
-            operation,
-            record_count,
-            done,
-            self._total,
-            rate,
+def _state_path(value: Any) -> Any:
+    text = str(value).strip()
+    if not text or text == "None":
+        raise PinterestInvalidArgumentError(
+            "state_path",
+            f"rendered as {text!r}: give a path or URI for the mirror snapshot, "
+            "e.g. s3://bucket/pinterest/newsletter.snapshot",
         )
+    return value
 
 
-class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  # Airflow is untyped here
+# One validator per templated argument: run on literal values when the DAG is parsed, and on the rendered
+# values when the task runs (before any API call).
+_VALIDATORS: dict[str, Callable[[Any], Any]] = {
+    "customer_list_name": _customer_list_name,
+    "customer_list_id": lambda value: pinterest_id(value, "customer_list_id"),
+    "state_path": _state_path,
+}
+
+
+class PinterestUploadCustomerListOperator(PinterestBaseOperator):
     """Hash customer identifiers from a source and upload them to a Pinterest customer list.
 
     The whole source is read, normalised and SHA-256 hashed (on every CPU) before the first API call, so
@@ -92,7 +84,8 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
     finish, then its error is raised, and a retry of the task ends with the same membership as a clean run.
 
     Returns the customer list id; pushes an ``upload_summary`` XCom with the counts. Logs counts and rates,
-    never an identifier.
+    never an identifier. An iterable ``source`` (an XCom list) is read in full but recorded in Airflow's
+    rendered fields only as a summary such as ``<list of 3,000 identifiers from XCom 'extract'>``.
 
     :param customer_list_name: list name: get-or-create (append, mirror) or look up (remove).
     :param customer_list_id: id of an existing list. Give exactly one of name or id.
@@ -111,8 +104,6 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
         ``s3://bucket/pinterest/newsletter.snapshot``. One per list, and one mirror run of a list at a
         time (``max_active_runs=1``).
     :param max_invalid_ratio: fail before any API call when more than this share of rows is invalid.
-    :param ad_account_id: ad account; default: the connection's ``ad_account_id`` extra.
-    :param pinterest_conn_id: Airflow connection of type ``pinterest``.
     :param max_records_per_request: records per API call (Pinterest documents no limit).
     :param max_request_bytes: size bound of one call's ``records`` string.
     :param hashing_processes: worker processes for hashing; None: one per CPU, 1: no extra process.
@@ -121,6 +112,9 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
         connection, so more than a few in flight only earns 429 replies (which the hook waits out and
         retries) and no extra throughput; the default, 2, keeps the API busy while the next request is
         being prepared.
+
+    Other arguments (``ad_account_id``, ``pinterest_conn_id``, ``hook_params``): see
+    :class:`~airflow_provider_pinterest_audiences.operators.base.PinterestBaseOperator`.
     """
 
     template_fields: Sequence[str] = (
@@ -134,6 +128,7 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
     )
     template_fields_renderers = {"sql": "sql"}
     ui_color = "#fde4e6"
+    ui_fgcolor = "#000000"
 
     def __init__(
         self,
@@ -151,8 +146,6 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
         mode: str = "append",
         state_path: Any = None,
         max_invalid_ratio: float = DEFAULT_MAX_INVALID_RATIO,
-        ad_account_id: str | None = None,
-        pinterest_conn_id: str = "pinterest_default",
         max_records_per_request: int = DEFAULT_MAX_RECORDS_PER_REQUEST,
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         hashing_processes: int | None = None,
@@ -173,13 +166,15 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
         self.mode = mode
         self.state_path = state_path
         self.max_invalid_ratio = max_invalid_ratio
-        self.ad_account_id = ad_account_id
-        self.pinterest_conn_id = pinterest_conn_id
         self.max_records_per_request = max_records_per_request
         self.max_request_bytes = max_request_bytes
         self.hashing_processes = hashing_processes
         self.max_concurrent_requests = max_concurrent_requests
         self._check_arguments()
+        for argument, validate in _VALIDATORS.items():
+            value = getattr(self, argument)
+            if value is not None and not has_unrendered_template(value):
+                validate(value)
 
     def _check_arguments(self) -> None:
         """Every check that needs no rendered template: bad DAGs fail at parse time."""
@@ -201,13 +196,17 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
             )
         if self.mode != "mirror" and self.state_path is not None:
             raise PinterestInvalidArgumentError("state_path", "only used with mode='mirror'")
-        if not 0.0 <= self.max_invalid_ratio <= 1.0:
+        ratio = self.max_invalid_ratio
+        if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0.0 <= ratio <= 1.0:
             raise PinterestInvalidArgumentError(
-                "max_invalid_ratio", f"must be between 0 and 1, got {self.max_invalid_ratio}"
+                "max_invalid_ratio", f"must be a number between 0 and 1, got {ratio!r}"
             )
-        if self.hashing_processes is not None and self.hashing_processes < 1:
+        processes = self.hashing_processes
+        if processes is not None and (
+            isinstance(processes, bool) or not isinstance(processes, int) or processes < 1
+        ):
             raise PinterestInvalidArgumentError(
-                "hashing_processes", f"must be at least 1 (or None), got {self.hashing_processes}"
+                "hashing_processes", f"must be an integer of at least 1 (or None), got {processes!r}"
             )
         concurrency = self.max_concurrent_requests
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
@@ -217,265 +216,82 @@ class PinterestUploadCustomerListOperator(BaseOperator):  # type: ignore[misc]  
         check_csv_format(self.delimiter, self.encoding)
         records_per_request(self.max_records_per_request, self.max_request_bytes)
 
-    # -- reading ---------------------------------------------------------------------------------
-
-    def _raw_chunks(self) -> Iterator[RawChunk]:
-        from airflow.providers.common.compat.sdk import ObjectStoragePath
-
-        if self.sql is not None:
-            if not str(self.sql).strip():
-                raise PinterestInvalidArgumentError("sql", "the query is empty")
-            return read_sql(self.sql, str(self.sql_conn_id), column=self.column)
-        source = self.source
-        if source is None or (isinstance(source, str) and not source.strip()):
-            raise PinterestInvalidArgumentError("source", "no source given (it rendered empty)")
-        if isinstance(source, str | os.PathLike | ObjectStoragePath):
-            return read_csv(
-                source,
-                column=self.column,
-                has_header=self.has_header,
-                delimiter=self.delimiter,
-                encoding=self.encoding,
-            )
-        if isinstance(source, bytes | bytearray) or not hasattr(source, "__iter__"):
-            raise PinterestInvalidArgumentError(
-                "source",
-                f"expected a path, a URI, an ObjectStoragePath or an iterable of identifiers, "
-                f"got {type(source).__name__}",
-            )
-        return read_iterable(source, column=self.column)
-
-    def _read(self, sink: Callable[[bytes], object]) -> RecordCounts:
-        """Read, hash and count the whole source into ``sink(packed_digests)``; fail on bad input."""
-        from airflow_provider_pinterest_audiences.customer_lists.hashing_pool import hash_chunks
-
-        started = time.monotonic()
-        counts = RecordCounts()
-        for chunk in hash_chunks(self._raw_chunks(), self.list_type, processes=self.hashing_processes):
-            counts.add(chunk)
-            sink(chunk.digests)
-        elapsed = time.monotonic() - started
-        self.log.info(
-            "Read %d rows in %.1f s (%.0f rows/s): %d valid %s identifiers, %d invalid (%s)",
-            counts.read,
-            elapsed,
-            counts.read / max(elapsed, 1e-9),
-            counts.valid,
-            self.list_type,
-            counts.invalid_total,
-            counts.describe_invalid(),
-        )
-        self._check_counts(counts)
-        return counts
-
-    def _check_counts(self, counts: RecordCounts) -> None:
-        origin = "sql" if self.sql is not None else "source"
-        if counts.read == 0:
-            raise PinterestInvalidArgumentError(origin, "it holds no rows; nothing was sent")
-        if counts.valid == 0:
-            raise PinterestInvalidArgumentError(
-                origin,
-                f"none of its {counts.read} rows holds a valid {self.list_type} identifier "
-                f"({counts.describe_invalid()}); check list_type and column. Nothing was sent",
-            )
-        ratio = counts.invalid_total / counts.read
-        if ratio > self.max_invalid_ratio:
-            raise PinterestInvalidArgumentError(
-                "max_invalid_ratio",
-                f"{counts.invalid_total} of {counts.read} rows ({ratio:.1%}) are invalid "
-                f"({counts.describe_invalid()}), above the limit of {self.max_invalid_ratio:.1%}. Nothing "
-                "was sent: fix the input (list_type, column, delimiter) or raise max_invalid_ratio",
-            )
-
-    # -- sending ---------------------------------------------------------------------------------
-
-    def _find_list_id(self, hook: PinterestHook, ad_account_id: str, given_id: str | None) -> str | None:
-        """The id given, or the id of the list with the given name (None when there is none)."""
-        if given_id is not None:
-            return given_id
-        found = hook.find_customer_list(ad_account_id, str(self.customer_list_name))
-        if found is None:
-            return None
-        self.log.info("Found customer list %s named %r", found["id"], self.customer_list_name)
-        return str(found["id"])
-
-    def _batches(self, path: str, operation: str) -> Iterator[Batch]:
-        from airflow_provider_pinterest_audiences.customer_lists.batches import read_batches
-
-        per_request = records_per_request(self.max_records_per_request, self.max_request_bytes)
-        return read_batches(path, operation, per_request)
-
-    def _send(
+    def _do_render_template_fields(
         self,
-        hook: PinterestHook,
-        ad_account_id: str,
-        customer_list_id: str | None,
-        batches: Iterator[Batch],
-        progress: _Progress,
-    ) -> str | None:
-        """Send the batches; with no list id yet, the first batch (an ADD) creates the list, alone and first.
+        parent: Any,
+        template_fields: Any,
+        context: Context,
+        jinja_env: jinja2.Environment,
+        seen_oids: set[int],
+    ) -> None:
+        """Render as Airflow does, then keep only a summary of identifier values in ``source``.
 
-        The rest go out with up to ``max_concurrent_requests`` in flight, each worker thread on its own hook.
+        Airflow stores rendered fields in its metadata database and shows them in the UI; an XCom list of
+        emails must not land there. Paths, URIs and SQL stay visible as they are. This is the one method
+        both plain and mapped tasks (Airflow 2.11 and 3) render through.
         """
-        from airflow_provider_pinterest_audiences.customer_lists.batches import send_batches
-        from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+        origin = source_origin(getattr(parent, "source", None))
+        super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)
+        if parent is self and "source" in template_fields:
+            self.source = redacted_source(self.source, origin)
 
-        if customer_list_id is None:
-            first = next(batches, None)
-            if first is None:
-                return None
-            assert first.operation == "ADD"  # no list yet means nothing to remove
-            created = hook.create_customer_list(
-                ad_account_id,
-                name=str(self.customer_list_name),
-                records=first.records,
-                list_type=self.list_type.value,
-            )
-            customer_list_id = str(created["id"])
-            self.log.info("Created customer list %s named %r", customer_list_id, self.customer_list_name)
-            progress.record(first.operation, first.record_count)
-        list_id = customer_list_id
-
-        def send(batch_hook: PinterestHook, batch: Batch) -> None:
-            batch_hook.update_customer_list(
-                ad_account_id, list_id, operation_type=batch.operation, records=batch.records
-            )
-
-        def stopped(finished: int, failed: int) -> None:
-            self.log.error(
-                "Upload stopped at a failed batch; %d batches already in flight finished (%d failed too)",
-                finished,
-                failed,
-            )
-
-        send_batches(
-            batches,
-            send,
-            main_hook=hook,
-            new_hook=lambda: PinterestHook(pinterest_conn_id=self.pinterest_conn_id),
-            max_in_flight=self.max_concurrent_requests,
-            on_sent=lambda batch: progress.record(batch.operation, batch.record_count),
-            on_stopped=stopped,
+    def upload_plan(self) -> UploadPlan:
+        """The rendered arguments, checked, as the upload engine takes them (no API call)."""
+        checked = {
+            argument: validate(getattr(self, argument))
+            for argument, validate in _VALIDATORS.items()
+            if getattr(self, argument) is not None
+        }
+        source = CustomerSource(
+            source=self.source,
+            sql=self.sql,
+            sql_conn_id=self.sql_conn_id,
+            column=self.column,
+            has_header=self.has_header,
+            delimiter=self.delimiter,
+            encoding=self.encoding,
         )
-        return customer_list_id
-
-    def _append_or_remove(
-        self, hook: PinterestHook, ad_account_id: str, given_id: str | None, workdir: str
-    ) -> _Outcome:
-        spool_path = os.path.join(workdir, "digests.bin")
-        with open(spool_path, "wb") as spool:
-            counts = self._read(spool.write)
-        customer_list_id = self._find_list_id(hook, ad_account_id, given_id)
-        operation = "ADD" if self.mode == "append" else "REMOVE"
-        if customer_list_id is None and operation == "REMOVE":
-            raise PinterestInvalidArgumentError(
-                "customer_list_name",
-                f"no customer list named {self.customer_list_name!r} in ad account {ad_account_id}",
-            )
-        progress = _Progress(self.log, counts.valid)
-        final_id = self._send(
-            hook, ad_account_id, customer_list_id, self._batches(spool_path, operation), progress
+        return UploadPlan(
+            ad_account_id=self.resolve_ad_account_id(),
+            source=source,
+            list_type=self.list_type,
+            mode=self.mode,
+            customer_list_name=checked.get("customer_list_name"),
+            customer_list_id=checked.get("customer_list_id"),
+            state_path=checked.get("state_path"),
+            max_invalid_ratio=self.max_invalid_ratio,
+            records_per_request=records_per_request(self.max_records_per_request, self.max_request_bytes),
+            hashing_processes=self.hashing_processes,
+            max_concurrent_requests=self.max_concurrent_requests,
         )
-        assert final_id is not None  # counts.valid > 0, so at least one batch went out
-        return _Outcome(final_id, counts, progress, None)
-
-    def _mirror(
-        self, hook: PinterestHook, ad_account_id: str, given_id: str | None, workdir: str
-    ) -> _Outcome:
-        from airflow_provider_pinterest_audiences.customer_lists.snapshot import (
-            DigestBuckets,
-            as_state_path,
-            discard_pending,
-            plan_mirror,
-            save_pending,
-            save_snapshot,
-        )
-
-        state_path = as_state_path(self.state_path)
-        with DigestBuckets(workdir) as desired:
-            counts = self._read(desired.add)
-            customer_list_id = self._find_list_id(hook, ad_account_id, given_id)
-            plan = plan_mirror(
-                state_path,
-                list_type=self.list_type.value,
-                customer_list_id=customer_list_id,
-                desired=desired,
-                directory=workdir,
-            )
-        self.log.info(
-            "Mirror diff against %s: %d distinct members wanted, %d to add, %d to remove",
-            state_path,
-            plan.desired_count,
-            plan.add_count,
-            plan.remove_count,
-        )
-        if customer_list_id is not None and not (plan.had_snapshot or plan.had_pending):
-            self.log.warning(
-                "No snapshot at %s for existing list %s: members uploaded outside this task are kept",
-                state_path,
-                customer_list_id,
-            )
-        if not plan.changes_list:  # the snapshot already equals the source, so the list exists
-            if plan.had_pending:
-                discard_pending(state_path)
-            assert customer_list_id is not None
-            return _Outcome(customer_list_id, counts, _Progress(self.log, 0), plan.desired_count)
-        save_pending(state_path, plan, list_type=self.list_type.value, customer_list_id=customer_list_id)
-        progress = _Progress(self.log, plan.add_count + plan.remove_count)
-        # ADD and REMOVE batches are disjoint, so they may be in flight together; the snapshot is saved only
-        # after the last of them succeeded.
-        batches = chain(self._batches(plan.adds_path, "ADD"), self._batches(plan.removes_path, "REMOVE"))
-        customer_list_id = self._send(hook, ad_account_id, customer_list_id, batches, progress)
-        assert customer_list_id is not None  # no list yet means no snapshot: every member is an ADD
-        save_snapshot(state_path, plan, list_type=self.list_type.value, customer_list_id=customer_list_id)
-        return _Outcome(customer_list_id, counts, progress, plan.desired_count)
 
     def execute(self, context: Context) -> str:
+        from airflow_provider_pinterest_audiences.customer_lists.upload import run_upload
         from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 
-        hook = PinterestHook(pinterest_conn_id=self.pinterest_conn_id)
-        account = self.ad_account_id or hook.default_ad_account_id
-        if not account:
-            raise PinterestInvalidArgumentError(
-                "ad_account_id", f"not given, and connection {self.pinterest_conn_id!r} has no ad_account_id"
-            )
-        ad_account_id = pinterest_id(account, "ad_account_id")
-        if self.customer_list_name is not None and not str(self.customer_list_name).strip():
-            raise PinterestInvalidArgumentError("customer_list_name", "must not be empty")
-        given_id = None
-        if self.customer_list_id is not None:
-            given_id = pinterest_id(self.customer_list_id, "customer_list_id")
-        run = self._mirror if self.mode == "mirror" else self._append_or_remove
+        plan = self.upload_plan()
         try:
-            with tempfile.TemporaryDirectory(prefix="pinterest-customer-list-") as workdir:
-                outcome = run(hook, ad_account_id, given_id, workdir)
+            result = run_upload(
+                plan,
+                self.hook,
+                new_hook=lambda: PinterestHook(self.pinterest_conn_id, **self.hook_params),
+                log=self.log,
+            )
         finally:
-            hook.close()
-        customer_list_id, counts, progress, desired_members = outcome
-        summary = {
-            "customer_list_id": customer_list_id,
-            "mode": self.mode,
-            "list_type": self.list_type.value,
-            "read": counts.read,
-            "valid": counts.valid,
-            "invalid": {str(reason): count for reason, count in sorted(counts.invalid.items())},
-            "desired_members": desired_members,
-            "added": progress.sent["ADD"],
-            "removed": progress.sent["REMOVE"],
-            "batches": progress.batches,
-        }
+            self.hook.close()
+        summary = result.summary(plan)
         context["ti"].xcom_push(key="upload_summary", value=summary)
         self.log.info(
             "Customer list %s (%s, %s): read %d, valid %d, invalid %d (%s), added %d, removed %d, %d batches",
-            customer_list_id,
-            self.list_type.value,
-            self.mode,
-            counts.read,
-            counts.valid,
-            counts.invalid_total,
-            counts.describe_invalid(),
+            result.customer_list_id,
+            plan.list_type.value,
+            plan.mode,
+            result.counts.read,
+            result.counts.valid,
+            result.counts.invalid_total,
+            result.counts.describe_invalid(),
             summary["added"],
             summary["removed"],
-            progress.batches,
+            result.batches,
         )
-        return customer_list_id
+        return result.customer_list_id

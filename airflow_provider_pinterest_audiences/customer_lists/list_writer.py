@@ -1,0 +1,117 @@
+"""Writing to one customer list: find it by name, create it with the first batch, send the rest in parallel.
+
+The list is always created by the first batch alone, before any other request, so a re-run never makes a
+second list. The other batches go out with up to ``max_concurrent_requests`` in flight (``batches``).
+Progress lines carry counts and rates only, never an identifier.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from airflow_provider_pinterest_audiences.customer_lists.batches import Batch, read_batches, send_batches
+from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan
+
+if TYPE_CHECKING:
+    from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+
+
+class ListWriter:
+    """Sends one upload's batches to its customer list and keeps the totals (``sent``, ``batches``)."""
+
+    def __init__(
+        self,
+        plan: UploadPlan,
+        hook: PinterestHook,
+        new_hook: Callable[[], PinterestHook],
+        log: logging.Logger,
+    ) -> None:
+        self._plan = plan
+        self._hook = hook
+        self._new_hook = new_hook
+        self._log = log
+        self.sent: Counter[str] = Counter()
+        self.batches = 0
+        self._total = 0
+        self._started = time.monotonic()
+
+    def find_list_id(self) -> str | None:
+        """The id given, or the id of the list with the plan's name (None when there is none)."""
+        plan = self._plan
+        if plan.customer_list_id is not None:
+            return plan.customer_list_id
+        found = self._hook.find_customer_list(plan.ad_account_id, str(plan.customer_list_name))
+        if found is None:
+            return None
+        self._log.info("Found customer list %s named %r", found["id"], plan.customer_list_name)
+        return str(found["id"])
+
+    def batches_of(self, path: str, operation: str) -> Iterator[Batch]:
+        """A spool file of packed digests as request-sized ``operation`` batches."""
+        return read_batches(path, operation, self._plan.records_per_request)
+
+    def send(self, customer_list_id: str | None, batches: Iterator[Batch], total: int) -> str | None:
+        """Send ``batches`` (``total`` records); with no list id yet, the first batch (an ADD) creates it.
+
+        Returns the list id, or None when there was nothing to send and no list.
+        """
+        plan = self._plan
+        self._total = total
+        self._started = time.monotonic()
+        if customer_list_id is None:
+            first = next(batches, None)
+            if first is None:
+                return None
+            assert first.operation == "ADD"  # no list yet means nothing to remove
+            created = self._hook.create_customer_list(
+                plan.ad_account_id,
+                name=str(plan.customer_list_name),
+                records=first.records,
+                list_type=plan.list_type.value,
+            )
+            customer_list_id = str(created["id"])
+            self._log.info("Created customer list %s named %r", customer_list_id, plan.customer_list_name)
+            self._record(first)
+        list_id = customer_list_id
+
+        def send_one(batch_hook: PinterestHook, batch: Batch) -> None:
+            batch_hook.update_customer_list(
+                plan.ad_account_id, list_id, operation_type=batch.operation, records=batch.records
+            )
+
+        send_batches(
+            batches,
+            send_one,
+            main_hook=self._hook,
+            new_hook=self._new_hook,
+            max_in_flight=plan.max_concurrent_requests,
+            on_sent=self._record,
+            on_stopped=self._stopped,
+        )
+        return customer_list_id
+
+    def _record(self, batch: Batch) -> None:
+        self.batches += 1
+        self.sent[batch.operation] += batch.record_count
+        done = sum(self.sent.values())
+        rate = done / max(time.monotonic() - self._started, 1e-9)
+        self._log.info(
+            "Batch %d: %s %d records (%d of %d sent, %.0f records/s)",
+            self.batches,
+            batch.operation,
+            batch.record_count,
+            done,
+            self._total,
+            rate,
+        )
+
+    def _stopped(self, finished: int, failed: int) -> None:
+        self._log.error(
+            "Upload stopped at a failed batch; %d batches already in flight finished (%d failed too)",
+            finished,
+            failed,
+        )
