@@ -337,7 +337,7 @@ def test_concurrent_mirror_adds_and_removes_exactly(
 def test_upload_never_holds_more_than_one_batch_beyond_those_in_flight(
     server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from airflow_provider_pinterest_audiences.customer_lists import batches
+    from airflow_provider_pinterest_audiences.customer_lists import batches, list_writer
 
     spy = UploadSpy(monkeypatch, hold_until=2)
     real_read_batches = batches.read_batches
@@ -349,7 +349,7 @@ def test_upload_never_holds_more_than_one_batch_beyond_those_in_flight(
             outstanding.append(next(read) - spy.events.count("end"))
             yield batch
 
-    monkeypatch.setattr(batches, "read_batches", counted_read_batches)
+    monkeypatch.setattr(list_writer, "read_batches", counted_read_batches)
     source = [f"bounded{i}@example.com" for i in range(300)]
     list_id, summary = run(
         customer_list_name=next(_names), source=source, max_records_per_request=5, max_concurrent_requests=2
