@@ -11,7 +11,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pinterest_audiences.customer_lists.batches import Batch, read_batches, send_batches
 from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan
@@ -49,6 +49,10 @@ class ListWriter:
             return None
         self._log.info("Found customer list %s named %r", found["id"], plan.customer_list_name)
         return str(found["id"])
+
+    def read_list(self, customer_list_id: str) -> dict[str, Any]:
+        """The customer list as Pinterest shows it now (status, counters, ``updated_time``)."""
+        return self._hook.get_customer_list(self._plan.ad_account_id, customer_list_id)
 
     def batches_of(self, path: str, operation: str) -> Iterator[Batch]:
         """A spool file of packed digests as request-sized ``operation`` batches."""
