@@ -37,6 +37,24 @@ class PinterestApiError(PinterestError):
         super().__init__(f"{text}. {hint}" if hint else text)
 
 
+class PinterestTokenStorageError(PinterestError):
+    """A rotated refresh token could not be written to its Variable: the next task cannot refresh.
+
+    Raised after the hook adopted the new token pair, so this task's other calls keep working until it ends.
+    """
+
+    def __init__(self, variable: str, reason: str, attempts: int) -> None:
+        self.variable = variable
+        super().__init__(
+            f"Pinterest rotated the refresh token, but writing the new one to Variable {variable!r} failed "
+            f"{attempts} times ({reason}). Pinterest's previous refresh token, the one the Variable still "
+            "holds, stopped working at this refresh, so the refresh-token chain may need re-authorising: "
+            "this task keeps the new token pair in memory until it ends, but the next task cannot refresh. "
+            "Fix what prevents writing the Variable; if a later refresh is rejected, run Pinterest's OAuth "
+            "consent again and put the new refresh token in the connection's 'refresh_token' extra."
+        )
+
+
 class PinterestInvalidArgumentError(PinterestError, ValueError):
     """An operator or hook argument was rejected before any API call."""
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +13,11 @@ from urllib.parse import urlsplit, urlunsplit
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 
 DEFAULT_BASE_URL = "https://api.pinterest.com/v5"
+#: The extra naming the Variable that keeps the newest token pair. Airflow hides the value of any extra
+#: whose key contains "token" (or "secret", "password", ...), so the key avoids those words.
+OAUTH_VARIABLE = "oauth_variable"
+#: Its former name, still read (with a warning) when the new key is absent.
+LEGACY_OAUTH_VARIABLE = "refresh_token_variable"
 
 
 def _is_loopback(hostname: str) -> bool:
@@ -46,6 +53,24 @@ def _truthy(value: Any) -> bool:
     return value is True or str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
+def _oauth_variable(conn_id: str, new: str | None, legacy: str | None) -> str | None:
+    if legacy is None:
+        return new
+    if new is not None and new != legacy:
+        raise PinterestInvalidArgumentError(
+            OAUTH_VARIABLE,
+            f"connection {conn_id!r} names two different Variables: {OAUTH_VARIABLE}={new!r} and "
+            f"{LEGACY_OAUTH_VARIABLE}={legacy!r}; keep only {OAUTH_VARIABLE!r}",
+        )
+    warnings.warn(
+        f"Connection {conn_id!r}: the extra {LEGACY_OAUTH_VARIABLE!r} is deprecated (Airflow shows it as "
+        f"'***'); rename it to {OAUTH_VARIABLE!r}.",
+        FutureWarning,
+        stacklevel=4,
+    )
+    return legacy
+
+
 @dataclass(frozen=True, repr=False)
 class PinterestConnectionConfig:
     """Settings of one Pinterest connection. ``repr`` is hidden: it holds secrets."""
@@ -57,7 +82,7 @@ class PinterestConnectionConfig:
     client_secret: str | None
     refresh_token: str | None
     ad_account_id: str | None
-    refresh_token_variable: str | None
+    oauth_variable: str | None
     continuous_refresh: bool
 
     @classmethod
@@ -76,15 +101,13 @@ class PinterestConnectionConfig:
             client_secret=text("client_secret"),
             refresh_token=text("refresh_token"),
             ad_account_id=text("ad_account_id"),
-            refresh_token_variable=text("refresh_token_variable"),
+            oauth_variable=_oauth_variable(conn_id, text(OAUTH_VARIABLE), text(LEGACY_OAUTH_VARIABLE)),
             continuous_refresh=_truthy(extra.get("continuous_refresh", False)),
         )
 
     @property
     def can_refresh(self) -> bool:
-        return bool(
-            self.client_id and self.client_secret and (self.refresh_token or self.refresh_token_variable)
-        )
+        return bool(self.client_id and self.client_secret and (self.refresh_token or self.oauth_variable))
 
     @property
     def credential_key(self) -> tuple[str, ...]:
@@ -94,5 +117,12 @@ class PinterestConnectionConfig:
     def __repr__(self) -> str:
         return f"PinterestConnectionConfig(conn_id={self.conn_id!r}, base_url={self.base_url!r})"
 
+    @property
+    def basic_credential(self) -> str:
+        """``base64(client_id:client_secret)``, the token endpoint's HTTP Basic credential."""
+        return base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+
     def secrets(self) -> list[str]:
-        return [s for s in (self.access_token, self.client_secret, self.refresh_token) if s]
+        """Every credential this connection holds or derives, for the secret masker."""
+        basic = self.basic_credential if self.client_secret else None
+        return [s for s in (self.access_token, self.client_secret, self.refresh_token, basic) if s]

@@ -2,12 +2,11 @@
 
 Pinterest rotates refresh tokens: every refresh answers with a new one and the old one stops working.
 The newest token pair is therefore kept in an Airflow Variable (named by the connection extra
-``refresh_token_variable``) so the next task, or a concurrent one, finds it.
+``oauth_variable``) so the next task, or a concurrent one, finds it.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import threading
@@ -70,13 +69,12 @@ class RefreshRequest:
 
 
 def build_refresh_request(config: PinterestConnectionConfig, refresh_token: str) -> RefreshRequest:
-    basic = base64.b64encode(f"{config.client_id}:{config.client_secret}".encode()).decode()
     data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
     if config.continuous_refresh:
         data["continuous_refresh"] = "true"
     return RefreshRequest(
         url=f"{config.base_url}/oauth/token",
-        headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
+        headers={"Authorization": f"Basic {config.basic_credential}", "Accept": "application/json"},
         data=data,
     )
 
@@ -116,6 +114,17 @@ class TokenStore:
             return False
         Variable.set(self.variable_name, grant.to_json())
         return True
+
+    def try_save(self, grant: TokenGrant) -> str | None:
+        """:meth:`save_if_newer`, answering why it failed (an exception's type name) instead of raising.
+
+        Only the type: a database or API error's text can quote the value being written.
+        """
+        try:
+            self.save_if_newer(grant)
+        except Exception as exc:
+            return type(exc).__name__
+        return None
 
 
 class ProcessTokens:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import logging
@@ -22,53 +23,50 @@ from airflow_provider_pinterest_audiences.connection_form import (
 )
 from airflow_provider_pinterest_audiences.exceptions import PinterestApiError, PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.hooks.call_flow import (
+    Adopt,
     FindExisting,
     LoadStoredGrant,
     PostToken,
     Refresh,
-    Reply,
     SaveGrant,
     Send,
     Sleep,
-    Step,
     TransportFailure,
     call_flow,
+    drive,
+    drive_async,
     refresh_flow,
 )
 from airflow_provider_pinterest_audiences.hooks.connection_config import PinterestConnectionConfig
 from airflow_provider_pinterest_audiences.hooks.oauth import PROCESS_TOKENS, TokenGrant, TokenStore
+from airflow_provider_pinterest_audiences.hooks.pagination import PAGE_SIZE, Bookmarks
+from airflow_provider_pinterest_audiences.hooks.replies import Reply
 from airflow_provider_pinterest_audiences.hooks.request_body import encode_json_body
 from airflow_provider_pinterest_audiences.hooks.retry_policy import RetryPolicy
 from airflow_provider_pinterest_audiences.ids import pinterest_id
 
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import Generator
+    from collections.abc import Awaitable
 
     import httpx
 
 log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
-PAGE_SIZE = 250
 MAX_AD_GROUPS_PER_UPDATE = 30
+#: Characters of a non-JSON answer kept for its error message (redacted and cut shorter there).
+_TEXT_KEPT = 1200
 _sleep = time.sleep
-
-
-def _json_object(operation: str, body: Any) -> JSON:
-    """Every Pinterest answer this hook reads is a JSON object; anything else is an API error."""
-    if not isinstance(body, dict):
-        raise PinterestApiError(operation, None, None, f"expected a JSON object, got {type(body).__name__}")
-    return body
+_async_sleep = asyncio.sleep
 
 
 def _reply(response: requests.Response | httpx.Response) -> Reply:
     """A :class:`Reply` from a requests or httpx response (both expose the same attributes)."""
     try:
-        body = response.json()
+        return Reply(response.status_code, response.headers, response.json())
     except ValueError:
-        body = {"message": response.text[:200]}
-    return Reply(response.status_code, response.headers, body)
+        return Reply(response.status_code, response.headers, response.text[:_TEXT_KEPT], is_json=False)
 
 
 class _PinterestHookBase(BaseHook):
@@ -109,8 +107,26 @@ class _PinterestHookBase(BaseHook):
 
     @property
     def _token_store(self) -> TokenStore | None:
-        name = self._config.refresh_token_variable if self._config else None
+        name = self._config.oauth_variable if self._config else None
         return TokenStore(name) if name else None
+
+    @staticmethod
+    def _masked(grant: TokenGrant | None) -> TokenGrant | None:
+        """``grant`` after registering its tokens with the secret masker (read from a Variable, say)."""
+        if grant is not None:
+            for token in (grant.access_token, grant.refresh_token):
+                if token:
+                    mask_secret(token)
+        return grant
+
+    @staticmethod
+    def _masked_reply(reply: Reply) -> Reply:
+        """A token endpoint answer, its new tokens registered with the masker before anything else."""
+        if reply.is_json and isinstance(reply.body, dict):
+            for key in ("access_token", "refresh_token"):
+                if isinstance(reply.body.get(key), str) and reply.body[key]:
+                    mask_secret(reply.body[key])
+        return reply
 
     def _adopt_initial_token(self, stored: TokenGrant | None) -> bool:
         """Choose the starting access token; False when a refresh is needed first."""
@@ -134,8 +150,8 @@ class _PinterestHookBase(BaseHook):
     def _adopt_grant(self, grant: TokenGrant) -> None:
         """Use the new access token and remember the rotated refresh token for the next refresh."""
         assert self._config is not None
+        self._masked(grant)
         if grant.refresh_token:
-            mask_secret(grant.refresh_token)
             self._config = dataclasses.replace(self._config, refresh_token=grant.refresh_token)
         self._use_token(grant.access_token)
 
@@ -249,8 +265,12 @@ class PinterestHook(_PinterestHookBase):
             can_find_existing=find_existing is not None,
         )
         data = None if json_body is None else encode_json_body(json_body)  # once, whatever the retries
-        body = self._drive(flow, lambda: self._send(method, self._url(path), params, data), find_existing)
-        return _json_object(operation, body)
+        handlers = self._handlers()
+        handlers[Send] = lambda _: self._send(method, self._url(path), params, data)
+        if find_existing is not None:
+            handlers[FindExisting] = lambda _: find_existing()
+        body: JSON = drive(flow, handlers)
+        return body
 
     def _send(
         self, method: str, url: str, params: Mapping[str, Any] | None, data: bytes | None
@@ -260,52 +280,54 @@ class PinterestHook(_PinterestHookBase):
             headers["Content-Type"] = "application/json"
         try:
             response = self.get_conn().request(
-                method, url, params=params, data=data, headers=headers, timeout=self.timeout
+                method,
+                url,
+                params=params,
+                data=data,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
             )
         except requests.RequestException as exc:
             return TransportFailure(type(exc).__name__, maybe_applied=not _request_never_sent(exc))
         return _reply(response)
 
-    def _drive(
-        self,
-        flow: Generator[Step, Any, Any],
-        send: Callable[[], Reply | TransportFailure] | None = None,
-        find_existing: Callable[[], JSON | None] | None = None,
-    ) -> Any:
-        result: Any = None
-        while True:
-            try:
-                step = flow.send(result)
-            except StopIteration as stop:
-                return stop.value
-            result = None
-            if isinstance(step, Send) and send is not None:
-                result = send()
-            elif isinstance(step, Sleep):
-                _sleep(step.seconds)
-            elif isinstance(step, Refresh):
-                self._refresh()
-            elif isinstance(step, FindExisting) and find_existing is not None:
-                result = find_existing()
-            elif isinstance(step, PostToken):
-                result = self._post_token(step)
-            elif isinstance(step, LoadStoredGrant):
-                result = self._load_stored_grant()
-            elif isinstance(step, SaveGrant) and self._token_store is not None:
-                self._token_store.save_if_newer(step.grant)
+    def _handlers(self) -> dict[type, Callable[[Any], Any]]:
+        """The steps every flow of this hook may take; ``_call`` adds ``Send`` and ``FindExisting``."""
+        return {
+            Sleep: lambda step: _sleep(step.seconds),
+            Refresh: lambda _: self._refresh(),
+            PostToken: self._post_token,
+            LoadStoredGrant: lambda _: self._load_stored_grant(),
+            Adopt: lambda step: self._adopt_process_grant(step.grant),
+            SaveGrant: self._save_grant,
+        }
 
     def _post_token(self, step: PostToken) -> Reply:
         try:
             response = self.get_conn().post(
-                step.request.url, data=step.request.data, headers=step.request.headers, timeout=self.timeout
+                step.request.url,
+                data=step.request.data,
+                headers=step.request.headers,
+                timeout=self.timeout,
+                allow_redirects=False,
             )
         except requests.RequestException as exc:
             raise PinterestApiError("oauth/token", None, None, type(exc).__name__) from None
-        return _reply(response)
+        return self._masked_reply(_reply(response))
 
     def _load_stored_grant(self) -> TokenGrant | None:
         store = self._token_store
-        return store.load() if store is not None else None
+        return self._masked(store.load()) if store is not None else None
+
+    def _save_grant(self, step: SaveGrant) -> str | None:
+        store = self._token_store
+        return store.try_save(step.grant) if store is not None else "no Variable configured"
+
+    def _adopt_process_grant(self, grant: TokenGrant) -> None:
+        """Use ``grant`` here and in this process's other hooks of the same credential chain."""
+        PROCESS_TOKENS.put(self.config.credential_key, grant)
+        self._adopt_grant(grant)
 
     def _newest_known_grant(self) -> TokenGrant | None:
         """The stored grant or the one another hook of this process obtained, whichever is newer."""
@@ -321,17 +343,17 @@ class PinterestHook(_PinterestHookBase):
             if latest is not None and latest.access_token != rejected_token and latest.access_token_usable():
                 self._adopt_grant(latest)
                 return
-            grant = self._drive(refresh_flow(self.config, has_store=self._token_store is not None))
-            PROCESS_TOKENS.put(key, grant)
-            self._adopt_grant(grant)
+            drive(refresh_flow(self.config, has_store=self._token_store is not None), self._handlers())
 
     def _paginate(self, operation: str, path: str, params: Mapping[str, Any] | None = None) -> Iterator[JSON]:
+        """Every item of a listing; stops with an error on a repeated bookmark or past ``MAX_PAGES``."""
         query: dict[str, Any] = {**(params or {}), "page_size": PAGE_SIZE}
+        bookmarks = Bookmarks(operation)
         while True:
             page = self._call(operation, "GET", path, params=query)
             yield from page.get("items") or []
-            bookmark = page.get("bookmark")
-            if not bookmark:
+            bookmark = bookmarks.after(page)
+            if bookmark is None:
                 return
             query["bookmark"] = bookmark
 
@@ -617,7 +639,7 @@ class PinterestAsyncHook(_PinterestHookBase):
             self._config_from(conn.host, conn.password, await get_async_extra_dejson(conn))
             connect, read = self.timeout
             self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(read, connect=connect), verify=_ssl_context()
+                timeout=httpx.Timeout(read, connect=connect), verify=_ssl_context(), follow_redirects=False
             )
         return self._client
 
@@ -632,42 +654,45 @@ class PinterestAsyncHook(_PinterestHookBase):
             can_refresh=self.config.can_refresh,
             can_find_existing=False,
         )
-        return _json_object(operation, await self._drive(flow, client, path))
+        handlers = self._handlers(client)
+        handlers[Send] = lambda _: self._send(client, path)
+        body: JSON = await drive_async(flow, handlers)
+        return body
 
-    async def _drive(self, flow: Generator[Step, Any, Any], client: httpx.AsyncClient, path: str = "") -> Any:
-        import asyncio
+    def _handlers(self, client: httpx.AsyncClient) -> dict[type, Callable[[Any], Awaitable[Any]]]:
+        """The steps every flow of this hook may take (no ``FindExisting``: it only reads); ``_call`` adds
+        ``Send``."""
 
+        async def adopt(step: Adopt) -> None:
+            self._adopt_grant(step.grant)
+
+        return {
+            Sleep: lambda step: _async_sleep(step.seconds),
+            Refresh: lambda _: self._refresh(),
+            PostToken: lambda step: self._post_token(client, step),
+            LoadStoredGrant: lambda _: self._load_stored_grant(),
+            Adopt: adopt,
+            SaveGrant: self._save_grant,
+        }
+
+    async def _send(self, client: httpx.AsyncClient, path: str) -> Reply | TransportFailure:
         import httpx
 
-        result: Any = None
-        while True:
-            try:
-                step = flow.send(result)
-            except StopIteration as stop:
-                return stop.value
-            result = None
-            if isinstance(step, Send):
-                try:
-                    response = await client.get(self._url(path), headers=self._auth_headers())
-                    result = _reply(response)
-                except httpx.TransportError as exc:
-                    result = TransportFailure(type(exc).__name__, maybe_applied=True)
-            elif isinstance(step, Sleep):
-                await asyncio.sleep(step.seconds)
-            elif isinstance(step, Refresh):
-                await self._refresh()
-            elif isinstance(step, PostToken):
-                try:
-                    response = await client.post(
-                        step.request.url, data=step.request.data, headers=step.request.headers
-                    )
-                except httpx.TransportError as exc:
-                    raise PinterestApiError("oauth/token", None, None, type(exc).__name__) from None
-                result = _reply(response)
-            elif isinstance(step, LoadStoredGrant):
-                result = await self._load_stored_grant()
-            elif isinstance(step, SaveGrant):
-                await self._save_grant(step.grant)
+        try:
+            return _reply(await client.get(self._url(path), headers=self._auth_headers()))
+        except httpx.TransportError as exc:
+            return TransportFailure(type(exc).__name__, maybe_applied=True)
+
+    async def _post_token(self, client: httpx.AsyncClient, step: PostToken) -> Reply:
+        import httpx
+
+        try:
+            response = await client.post(
+                step.request.url, data=step.request.data, headers=step.request.headers
+            )
+        except httpx.TransportError as exc:
+            raise PinterestApiError("oauth/token", None, None, type(exc).__name__) from None
+        return self._masked_reply(_reply(response))
 
     async def _load_stored_grant(self) -> TokenGrant | None:
         from asgiref.sync import sync_to_async
@@ -676,35 +701,27 @@ class PinterestAsyncHook(_PinterestHookBase):
         if store is None:
             return None
         try:
-            return await sync_to_async(store.load)()
+            return self._masked(await sync_to_async(store.load)())
         except Exception as exc:
             log.warning(
                 "Cannot read Variable %r from here (%s); using the connection's token.",
                 store.variable_name,
-                exc,
+                type(exc).__name__,
             )
             return None
 
-    async def _save_grant(self, grant: TokenGrant) -> None:
+    async def _save_grant(self, step: SaveGrant) -> str | None:
         from asgiref.sync import sync_to_async
 
         store = self._token_store
-        if store is None:
-            return
-        try:
-            await sync_to_async(store.save_if_newer)(grant)
-        except Exception as exc:
-            log.error(
-                "Refreshed the Pinterest token in the triggerer but could not store it in Variable %r (%s); "
-                "the next task must refresh from the connection.",
-                store.variable_name,
-                exc,
-            )
+        return (
+            await sync_to_async(store.try_save)(step.grant) if store is not None else "no Variable configured"
+        )
 
     async def _refresh(self) -> None:
         client = await self._load()
-        grant = await self._drive(refresh_flow(self.config, has_store=self._token_store is not None), client)
-        self._adopt_grant(grant)
+        flow = refresh_flow(self.config, has_store=self._token_store is not None)
+        await drive_async(flow, self._handlers(client))
 
     async def get_audience(self, ad_account_id: str, audience_id: str) -> JSON:
         return await self._call("audiences/get", audience_path(ad_account_id, audience_id))

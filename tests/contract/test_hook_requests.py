@@ -26,7 +26,8 @@ CANNED: dict[tuple[str, str], Any] = {
     ("POST", "audiences"): AUDIENCE,
     ("GET", "ad_groups"): {"items": [{"id": "3"}], "bookmark": None},
     ("PATCH", "ad_groups"): {"items": [{"data": {"id": "3"}, "exceptions": []}]},
-    ("POST", "oauth"): {
+    ("GET", "ad_accounts"): {"items": [{"id": AD_ACCOUNT_ID}], "bookmark": None},
+    ("POST", "oauth/token"): {
         "access_token": "new",
         "refresh_token": "r2",
         "expires_in": 100,
@@ -37,9 +38,9 @@ CANNED: dict[tuple[str, str], Any] = {
 
 def _canned(method: str, path: str) -> Any:
     for (canned_method, fragment), body in CANNED.items():
-        if canned_method == method and re.search(rf"/{fragment}(/|$|\?)", path):
+        if canned_method == method and re.search(rf"/{fragment}/?$", path.split("?")[0]):
             return body
-    return {"id": "1"}
+    return {"id": "1"}  # one object, e.g. GET or PATCH /customer_lists/{id}
 
 
 @pytest.fixture

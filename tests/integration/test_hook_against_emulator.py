@@ -121,7 +121,7 @@ def test_a_fresh_hook_with_the_used_refresh_token_fails_clearly(emulator: Emulat
     control(emulator, "expire_tokens", {})
     with pytest.raises(PinterestApiError) as raised:
         PinterestHook().get_customer_list(ACCOUNT, "10000000000001")
-    assert "refresh_token_variable" in str(raised.value)
+    assert "oauth_variable" in str(raised.value)
 
 
 async def test_async_hook_polls_through_faults_and_expiry() -> None:

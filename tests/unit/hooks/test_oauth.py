@@ -11,8 +11,9 @@ import pytest
 import responses
 import respx
 
-from airflow_provider_pinterest_audiences.exceptions import PinterestApiError
+from airflow_provider_pinterest_audiences.exceptions import PinterestApiError, PinterestTokenStorageError
 from airflow_provider_pinterest_audiences.hooks import call_flow
+from airflow_provider_pinterest_audiences.hooks.call_flow import SAVE_RETRY_WAITS
 from airflow_provider_pinterest_audiences.hooks.oauth import TokenGrant, TokenStore
 from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestAsyncHook, PinterestHook
 from tests.conftest import ACCESS_TOKEN, AD_ACCOUNT_ID, MOCK_BASE_URL, REFRESH_TOKEN, connection_json
@@ -44,7 +45,7 @@ def variables(monkeypatch: pytest.MonkeyPatch) -> FakeVariables:
 
     fake = FakeVariables()
     monkeypatch.setattr(sdk, "Variable", fake)
-    monkeypatch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", connection_json(refresh_token_variable=VARIABLE))
+    monkeypatch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", connection_json(oauth_variable=VARIABLE))
     return fake
 
 
@@ -188,7 +189,7 @@ def test_without_a_variable_a_rotation_warns_once_naming_the_setting(
 
     warnings = [r.getMessage() for r in caplog.records if "not kept" in r.getMessage()]
     assert len(warnings) == 1
-    assert "refresh_token_variable" in warnings[0]
+    assert "oauth_variable" in warnings[0]
 
 
 @responses.activate
@@ -201,7 +202,7 @@ def test_a_used_refresh_token_without_a_variable_fails_saying_what_to_configure(
 
     message = str(raised.value)
     assert "rotates refresh tokens" in message
-    assert "'refresh_token_variable'" in message
+    assert "'oauth_variable'" in message
     assert REFRESH_TOKEN not in message
 
 
@@ -251,27 +252,45 @@ async def test_the_async_hook_starts_from_the_stored_access_token(variables: Fak
     assert not token.called
 
 
-async def test_the_async_hook_stores_its_refresh_or_logs_why_it_cannot(
-    variables: FakeVariables, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+async def test_the_async_hook_stores_its_refresh_or_fails_saying_why(
+    variables: FakeVariables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(key: str, value: str) -> None:
-        raise RuntimeError("this triggerer cannot write Variables")
+    from airflow_provider_pinterest_audiences.hooks import pinterest
 
+    sleeps: list[float] = []
+
+    async def no_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    def refuse(key: str, value: str) -> None:
+        raise RuntimeError(f"this triggerer cannot write {value}")
+
+    monkeypatch.setattr(pinterest, "_async_sleep", no_sleep)
     with respx.mock(assert_all_called=False) as mock:
         mock.get(AUDIENCE_URL).mock(
             side_effect=[httpx.Response(401, json=UNAUTHORIZED), httpx.Response(200, json={"id": "42"})] * 2
         )
-        mock.post(TOKEN_URL).mock(return_value=httpx.Response(200, json=_grant_body("access-9", "refresh-9")))
+        mock.post(TOKEN_URL).mock(
+            side_effect=[
+                httpx.Response(200, json=_grant_body("access-9", "refresh-9")),
+                httpx.Response(200, json=_grant_body("access-10", "refresh-10")),
+            ]
+        )
         async with PinterestAsyncHook() as hook:
             await hook.get_audience(AD_ACCOUNT_ID, "42")
         assert _stored(variables).refresh_token == "refresh-9"
 
         monkeypatch.setattr(variables, "set", refuse)
-        caplog.set_level(logging.ERROR)
         async with PinterestAsyncHook() as hook:
-            assert await hook.get_audience(AD_ACCOUNT_ID, "42") == {"id": "42"}
+            with pytest.raises(PinterestTokenStorageError) as raised:
+                await hook.get_audience(AD_ACCOUNT_ID, "42")
+            assert hook._access_token == "access-10"  # kept in memory for the rest of the run
 
-    assert f"could not store it in Variable {VARIABLE!r}" in caplog.text
+    message = str(raised.value)
+    assert f"Variable {VARIABLE!r} failed 4 times (RuntimeError)" in message
+    assert "re-authoris" in message
+    assert "refresh-10" not in message and "access-10" not in message
+    assert sleeps == list(SAVE_RETRY_WAITS)
 
 
 @responses.activate

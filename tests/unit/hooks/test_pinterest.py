@@ -208,7 +208,7 @@ def test_refresh_failure_names_what_to_fix() -> None:
     with pytest.raises(PinterestApiError) as raised:
         PinterestHook().get_audience(AD_ACCOUNT_ID, "42")
     assert raised.value.operation == "oauth/token"
-    assert "refresh_token_variable" in str(raised.value)
+    assert "oauth_variable" in str(raised.value)
 
 
 def test_no_refresh_without_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
