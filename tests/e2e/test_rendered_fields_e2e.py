@@ -76,11 +76,12 @@ def rendered_fields_in_database(home: Path, task_id: str) -> dict[str, Any]:
 
 
 def rendered_fields_from_api(airflow: DemoAirflow, task_id: str) -> dict[str, Any]:
+    # Airflow 2: the REST API's anonymous user gets the Admin role (Airflow 3: the simple auth manager).
+    (airflow.home / "webserver_config.py").write_text('AUTH_ROLE_PUBLIC = "Admin"\n')
     env = {
         **airflow.env,
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.default",
-        "AIRFLOW__WEBSERVER__EXPOSE_CONFIG": "False",
     }
     answer = subprocess.run(
         [sys.executable, "-c", API_READER, DAG_ID, task_id],
