@@ -5,7 +5,8 @@
 - ``GET  /requests``: total, by_category, by_status, recent [{method, path, category, status}]
 - ``GET|POST /faults``: read or change live settings (``state.LIVE_FIELDS``)
 - ``POST /clock/advance`` ``{"seconds": N}``; ``POST /expire_tokens``; ``GET /tokens``
-- ``POST /audiences/{id}/status`` and ``/customer_lists/{id}/status`` ``{"status": "X" | null}``
+- ``POST /audiences/{id}/status`` ``{"status": "X" | null}``: any text (clients must survive unknown ones)
+- ``POST /customer_lists/{id}/status`` ``{"status": "READY" | null}``: the spec's ``CustomerList.status`` enum
 - ``POST /reset``: back to the seeded start (initial settings too)
 """
 
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from .errors import bad_request
+from .models import CUSTOMER_LIST_STATUSES
 from .state import LIVE_FIELDS, EmulatorState
 from .validation import expect_object, parse_json, path_id
 
@@ -26,13 +28,15 @@ async def _optional_object(request: Request) -> dict[str, Any]:
     return expect_object(parse_json(raw), "The request body") if raw.strip() else {}
 
 
-async def _status(request: Request) -> str | None:
+async def _status(request: Request, allowed: tuple[str, ...] | None = None) -> str | None:
     body = await _optional_object(request)
     if "status" not in body:
         raise bad_request('status is required: {"status": "READY"} (or null to resume the lifecycle).')
     status = body["status"]
     if status is not None and (not isinstance(status, str) or not status):
         raise bad_request("status must be a non-empty string or null.")
+    if status is not None and allowed is not None and status not in allowed:
+        raise bad_request(f"status must be one of {', '.join(allowed)} or null, got {status!r}.")
     return status
 
 
@@ -90,7 +94,8 @@ def control_router(state: EmulatorState) -> APIRouter:
     @router.post("/customer_lists/{customer_list_id}/status")
     async def force_customer_list_status(customer_list_id: str, request: Request) -> JSONResponse:
         target = path_id(customer_list_id, "customer_list_id")
-        return JSONResponse(state.force_customer_list_status(target, await _status(request)))
+        status = await _status(request, CUSTOMER_LIST_STATUSES)
+        return JSONResponse(state.force_customer_list_status(target, status))
 
     @router.post("/reset")
     async def reset() -> JSONResponse:

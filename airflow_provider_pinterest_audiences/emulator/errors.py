@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 INVALID_PARAMETERS = 1
 AUTHENTICATION_FAILED = 2
 RATE_LIMITED = 8
+NOT_PERMITTED = 29
 NOT_FOUND = 404
 TOKEN_INVALID = 1104
 SERVICE_UNAVAILABLE = 4197
@@ -30,6 +33,22 @@ class ApiError(Exception):
 def bad_request(message: str) -> ApiError:
     """400 code 1: the message must name the offending field."""
     return ApiError(400, INVALID_PARAMETERS, message)
+
+
+@contextmanager
+def bad_request_code(code: int) -> Iterator[None]:
+    """Within the block, a 400 carries ``code``: the code of the spec's 400 example for the operation."""
+    try:
+        yield
+    except ApiError as error:
+        if error.status != 400:
+            raise
+        raise ApiError(400, code, error.message, error.headers) from None
+
+
+def forbidden(message: str = "You are not permitted to access that resource.") -> ApiError:
+    """403 code 29: the spec's ``UnauthorizedAccess`` example (``events/create``, ``token/revoke``)."""
+    return ApiError(403, NOT_PERMITTED, message)
 
 
 def not_found(message: str) -> ApiError:

@@ -1,4 +1,5 @@
-"""The emulated objects (customer lists, audiences, ad groups), their status lifecycle and match simulation.
+"""The emulated objects (ad accounts, customer lists, audiences, ad groups), their status lifecycle and match
+simulation.
 
 Statuses are computed when read, from the emulated clock: nothing runs in the background.
 """
@@ -15,6 +16,33 @@ from .settings import EmulatorSettings
 from .validation import Records
 
 _LIFECYCLE_DONE = ("READY", "TOO_SMALL")
+# The spec's ``CustomerList.status`` enum.
+CUSTOMER_LIST_STATUSES = ("PROCESSING", "READY", "TOO_SMALL", "UPLOADING")
+OWNER_USER_ID = "1000000000000000001"
+
+
+def ad_account_api(ad_account_id: str, created_at: float) -> dict[str, Any]:
+    """The spec's ``AdAccount`` object for a declared account (the token's user owns it)."""
+    return {
+        "id": ad_account_id,
+        "name": f"Emulated ad account {ad_account_id}",
+        "owner": {"id": OWNER_USER_ID, "username": "pinterest_emulator"},
+        "country": "US",
+        "currency": "USD",
+        "permissions": ["OWNER"],
+        "created_time": int(created_at),
+        "updated_time": int(created_at),
+    }
+
+
+def shared_account_api(account_id: str, business: bool, shared_at: float) -> dict[str, Any]:
+    """The spec's ``SharedAudienceAccount``: one recipient of a shared audience."""
+    return {
+        "account_id": account_id,
+        "account_name": f"Emulated {'business' if business else 'ad account'} {account_id}",
+        "account_type": "BUSINESS_ACCOUNT" if business else "AD_ACCOUNT",
+        "shared_on_timestamp": int(shared_at),
+    }
 
 
 def record_matches(record: str, match_rate: float) -> bool:
@@ -129,8 +157,8 @@ class Audience:
     updated_at: float
     archived: bool = False
     forced_status: str | None = None
-    shared_accounts: set[str] = field(default_factory=set)
-    shared_businesses: set[str] = field(default_factory=set)
+    shared_accounts: dict[str, float] = field(default_factory=dict)  # recipient id -> shared at
+    shared_businesses: dict[str, float] = field(default_factory=dict)
 
     def _lifecycle(self, settings: EmulatorSettings, now: float, matched: int | None) -> str:
         age = now - self.created_at

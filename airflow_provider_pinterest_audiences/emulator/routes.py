@@ -1,7 +1,9 @@
 """The Pinterest API v5 routes the emulator serves (mounted under ``/v5``).
 
 Bodies are read once and checked by hand, so that every 400 is Pinterest's ``{code, message}`` naming
-the field, and a 1 MB customer-list batch costs little more than a ``split``.
+the field, and a 1 MB customer-list batch costs little more than a ``split``. A 400 carries code 1, or the
+code of the spec's 400 example where the operation has one (``bad_request_code``). An ad account the
+settings do not declare answers 403 before anything else is read.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from .errors import bad_request, unauthorized
+from .errors import bad_request, bad_request_code, unauthorized
 from .pagination import parse_page
 from .settings import EmulatorSettings
 from .state import EmulatorState
@@ -27,12 +29,12 @@ from .validation import (
     choice,
     expect_object,
     id_array,
+    known_fields,
     optional_string,
     parse_json,
     parse_records,
     path_id,
     query_values,
-    reject_unknown,
     require_string,
     string_value,
     targeting_spec,
@@ -73,10 +75,11 @@ def _client_authenticated(header: str | None, settings: EmulatorSettings) -> boo
     )
 
 
-def _ownership(request: Request) -> str:
-    value = request.query_params.get("ownership_type", "OWNED")
-    if value not in ("OWNED", "RECEIVED"):
-        raise bad_request(f"ownership_type must be OWNED or RECEIVED, got {value!r}.")
+def _query_choice(request: Request, name: str, allowed: tuple[str, str]) -> str:
+    """An enum query parameter; the first allowed value when absent."""
+    value = request.query_params.get(name, allowed[0])
+    if value not in allowed:
+        raise bad_request(f"{name} must be {' or '.join(allowed)}, got {value!r}.")
     return value
 
 
@@ -86,6 +89,12 @@ def pinterest_router(state: EmulatorState) -> APIRouter:
     lists_path = "/ad_accounts/{ad_account_id}/customer_lists"
     audiences_path = "/ad_accounts/{ad_account_id}/audiences"
     ad_groups_path = "/ad_accounts/{ad_account_id}/ad_groups"
+
+    def account_of(ad_account_id: str) -> str:
+        return state.require_account(path_id(ad_account_id, "ad_account_id"))
+
+    def known(body: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+        return known_fields(body, allowed, state.settings.strict_fields)
 
     @router.post("/oauth/token")
     async def oauth_token(request: Request) -> JSONResponse:
@@ -98,8 +107,7 @@ def pinterest_router(state: EmulatorState) -> APIRouter:
             form = parse_qs((await request.body()).decode(), keep_blank_values=True)
         except UnicodeDecodeError:
             raise bad_request("The token request body is not valid UTF-8.") from None
-        reject_unknown(form, _OAUTH_FIELDS)
-        fields = {key: values[-1] for key, values in form.items()}
+        fields = {key: values[-1] for key, values in known(form, _OAUTH_FIELDS).items()}
         grant_type = fields.get("grant_type")
         if grant_type != "refresh_token":
             raise bad_request(
@@ -117,13 +125,16 @@ def pinterest_router(state: EmulatorState) -> APIRouter:
         items, bookmark = state.list_ad_accounts(parse_page(request.query_params))
         return ok({"items": items, "bookmark": bookmark})
 
+    @router.get("/ad_accounts/{ad_account_id}")
+    async def get_ad_account(ad_account_id: str) -> JSONResponse:
+        return ok(state.get_ad_account(account_of(ad_account_id)))
+
     # -- customer lists ----------------------------------------------------------------------------
 
     @router.post(lists_path)
     async def create_customer_list(ad_account_id: str, request: Request) -> JSONResponse:
-        account = path_id(ad_account_id, "ad_account_id")
-        body = await _json_object(request)
-        reject_unknown(body, ("name", "records", "list_type"))
+        account = account_of(ad_account_id)
+        body = known(await _json_object(request), ("name", "records", "list_type"))
         name = require_string(body, "name")
         list_type = choice(body, "list_type", LIST_TYPES, default="EMAIL")
         records = parse_records(body.get("records"))
@@ -131,13 +142,13 @@ def pinterest_router(state: EmulatorState) -> APIRouter:
 
     @router.get(lists_path)
     async def list_customer_lists(ad_account_id: str, request: Request) -> JSONResponse:
-        account = path_id(ad_account_id, "ad_account_id")
+        account = account_of(ad_account_id)
         items, bookmark = state.list_customer_lists(account, parse_page(request.query_params))
         return ok({"items": items, "bookmark": bookmark})
 
     @router.get(lists_path + "/{customer_list_id}")
     async def get_customer_list(ad_account_id: str, customer_list_id: str) -> JSONResponse:
-        account = path_id(ad_account_id, "ad_account_id")
+        account = account_of(ad_account_id)
         list_id = path_id(customer_list_id, "customer_list_id")
         return ok(state.get_customer_list(account, list_id))
 
@@ -145,10 +156,9 @@ def pinterest_router(state: EmulatorState) -> APIRouter:
     async def update_customer_list(
         ad_account_id: str, customer_list_id: str, request: Request
     ) -> JSONResponse:
-        account = path_id(ad_account_id, "ad_account_id")
+        account = account_of(ad_account_id)
         list_id = path_id(customer_list_id, "customer_list_id")
-        body = await _json_object(request)
-        reject_unknown(body, ("operation_type", "records"))
+        body = known(await _json_object(request), ("operation_type", "records"))
         operation = choice(body, "operation_type", ("ADD", "REMOVE"))
         records = parse_records(body.get("records"))
         return ok(state.update_customer_list(account, list_id, operation, records))
@@ -161,9 +171,10 @@ def pinterest_router(state: EmulatorState) -> APIRouter:
 
     @router.post(audiences_path)
     async def create_audience(ad_account_id: str, request: Request) -> JSONResponse:
-        account = path_id(ad_account_id, "ad_account_id")
-        body = await _json_object(request)
-        reject_unknown(body, ("audience_type", "name", "rule", "description", "ad_account_id"))
+        account = account_of(ad_account_id)
+        body = known(
+            await _json_object(request), ("audience_type", "name", "rule", "description", "ad_account_id")
+        )
         if body.get("audience_type") == "PERSONA":
             raise bad_request(
                 "audience_type PERSONA cannot be created through the API: "
@@ -180,22 +191,26 @@ def pinterest_router(state: EmulatorState) -> APIRouter:
 
     @router.get(audiences_path)
     async def list_audiences(ad_account_id: str, request: Request) -> JSONResponse:
-        account = path_id(ad_account_id, "ad_account_id")
-        page = parse_page(request.query_params)
-        items, bookmark = state.list_audiences(account, page, _ownership(request))
+        # 400 example: {"code": 400, "message": "Invalid ad account audience parameters."}
+        with bad_request_code(400):
+            account = account_of(ad_account_id)
+            page = parse_page(request.query_params)
+            ownership = _query_choice(request, "ownership_type", ("OWNED", "RECEIVED"))
+            items, bookmark = state.list_audiences(account, page, ownership)
         return ok({"items": items, "bookmark": bookmark})
 
     @router.get(audiences_path + "/{audience_id}")
     async def get_audience(ad_account_id: str, audience_id: str) -> JSONResponse:
-        account = path_id(ad_account_id, "ad_account_id")
+        account = account_of(ad_account_id)
         return ok(state.get_audience(account, path_id(audience_id, "audience_id")))
 
     @router.patch(audiences_path + "/{audience_id}")
     async def update_audience(ad_account_id: str, audience_id: str, request: Request) -> JSONResponse:
-        account = path_id(ad_account_id, "ad_account_id")
+        account = account_of(ad_account_id)
         target = path_id(audience_id, "audience_id")
-        body = await _json_object(request)
-        reject_unknown(body, ("name", "rule", "description", "operation_type", "ad_account_id"))
+        body = known(
+            await _json_object(request), ("name", "rule", "description", "operation_type", "ad_account_id")
+        )
         operation = choice(body, "operation_type", ("UPDATE", "REMOVE"), default="UPDATE")
         if "name" in body:
             string_value(body["name"], "name")
@@ -205,17 +220,18 @@ def pinterest_router(state: EmulatorState) -> APIRouter:
         return ok(state.update_audience(account, target, operation, changes))
 
     async def _share(ad_account_id: str, request: Request, businesses: bool) -> JSONResponse:
-        account = path_id(ad_account_id, "ad_account_id")
-        body = await _json_object(request)
-        key = "recipient_business_ids" if businesses else "recipient_account_ids"
-        reject_unknown(body, ("audience_id", "operation_type", key))
-        audience_id = require_string(body, "audience_id")
-        path_id(audience_id, "audience_id")
-        operation = choice(body, "operation_type", ("SHARE", "REVOKE"))
-        if key not in body:
-            raise bad_request(f"{key} is required.")
-        recipients = id_array(body[key], key)
-        return ok(state.share_audience(account, audience_id, operation, recipients, businesses))
+        # 400 example of both sharing PATCHes: {"code": 400, "message": "Invalid ad account id"}
+        with bad_request_code(400):
+            account = account_of(ad_account_id)
+            key = "recipient_business_ids" if businesses else "recipient_account_ids"
+            body = known(await _json_object(request), ("audience_id", "operation_type", key))
+            audience_id = require_string(body, "audience_id")
+            path_id(audience_id, "audience_id")
+            operation = choice(body, "operation_type", ("SHARE", "REVOKE"))
+            if key not in body:
+                raise bad_request(f"{key} is required.")
+            recipients = id_array(body[key], key)
+            return ok(state.share_audience(account, audience_id, operation, recipients, businesses))
 
     @router.patch(audiences_path + "/ad_accounts/shared")
     async def share_with_accounts(ad_account_id: str, request: Request) -> JSONResponse:
@@ -225,38 +241,66 @@ def pinterest_router(state: EmulatorState) -> APIRouter:
     async def share_with_businesses(ad_account_id: str, request: Request) -> JSONResponse:
         return await _share(ad_account_id, request, businesses=True)
 
+    @router.get(audiences_path + "/shared/accounts")
+    async def list_shared_accounts(ad_account_id: str, request: Request) -> JSONResponse:
+        # 400 example: {"code": 400, "message": "Invalid ad account audiences shared accounts parameters."}
+        with bad_request_code(400):
+            account = account_of(ad_account_id)
+            audience_id = request.query_params.get("audience_id")
+            if audience_id is None:
+                raise bad_request("audience_id is required: the audience whose recipients to list.")
+            path_id(audience_id, "audience_id")
+            # AudienceAccountType: default AD_ACCOUNT.
+            account_type = _query_choice(request, "account_type", ("AD_ACCOUNT", "BUSINESS_ACCOUNT"))
+            page = parse_page(request.query_params)
+            items, bookmark = state.list_shared_accounts(
+                account, audience_id, account_type == "BUSINESS_ACCOUNT", page
+            )
+        return ok({"items": items, "bookmark": bookmark})
+
+    @router.get("/businesses/{business_id}/audiences")
+    async def list_business_audiences(business_id: str, request: Request) -> JSONResponse:
+        # 400 example: {"code": 400, "message": "Invalid parameters."}
+        with bad_request_code(400):
+            business = path_id(business_id, "business_id", max_digits=20)  # path_business_user
+            items, bookmark = state.list_business_audiences(business, parse_page(request.query_params))
+        return ok({"items": items, "bookmark": bookmark})
+
     # -- ad groups ---------------------------------------------------------------------------------
 
     @router.get(ad_groups_path)
     async def list_ad_groups(ad_account_id: str, request: Request) -> JSONResponse:
-        account = path_id(ad_account_id, "ad_account_id")
-        query = request.query_params
-        page = parse_page(query)
-        ad_group_ids = query_values(query.getlist("ad_group_ids"), "ad_group_ids")
-        campaign_ids = query_values(query.getlist("campaign_ids"), "campaign_ids")
-        statuses = query_values(query.getlist("entity_statuses"), "entity_statuses", AD_GROUP_STATUSES)
-        items, bookmark = state.list_ad_groups(
-            account, page, ad_group_ids, campaign_ids, statuses or ["ACTIVE", "PAUSED"]
-        )
+        # 400 example: {"code": 400, "message": "Invalid ad account group parameters."}
+        with bad_request_code(400):
+            account = account_of(ad_account_id)
+            query = request.query_params
+            page = parse_page(query)
+            ad_group_ids = query_values(query.getlist("ad_group_ids"), "ad_group_ids")
+            campaign_ids = query_values(query.getlist("campaign_ids"), "campaign_ids")
+            statuses = query_values(query.getlist("entity_statuses"), "entity_statuses", AD_GROUP_STATUSES)
+            items, bookmark = state.list_ad_groups(
+                account, page, ad_group_ids, campaign_ids, statuses or ["ACTIVE", "PAUSED"]
+            )
         return ok({"items": items, "bookmark": bookmark})
 
     @router.patch(ad_groups_path)
     async def update_ad_groups(ad_account_id: str, request: Request) -> JSONResponse:
-        account = path_id(ad_account_id, "ad_account_id")
-        updates = ad_group_updates(parse_json(await request.body()), account)
+        account = account_of(ad_account_id)
+        updates = ad_group_updates(parse_json(await request.body()), account, state.settings.strict_fields)
         return ok({"items": state.update_ad_groups(account, updates)})
 
     @router.post(ad_groups_path + "/audience_sizing")
     async def audience_sizing(ad_account_id: str, request: Request) -> JSONResponse:
-        account = path_id(ad_account_id, "ad_account_id")
-        body = await _json_object(request)
-        reject_unknown(body, _SIZING_FIELDS)
-        spec = targeting_spec(body.get("targeting_spec") or {}, "targeting_spec")
-        return ok(state.audience_sizing(account, spec))
+        # 400 example: {"code": 400, "message": "Invalid ad group audience sizing parameters."}
+        with bad_request_code(400):
+            account = account_of(ad_account_id)
+            body = known(await _json_object(request), _SIZING_FIELDS)
+            spec = targeting_spec(body.get("targeting_spec") or {}, "targeting_spec")
+            return ok(state.audience_sizing(account, spec))
 
     @router.get(ad_groups_path + "/{ad_group_id}")
     async def get_ad_group(ad_account_id: str, ad_group_id: str) -> JSONResponse:
-        account = path_id(ad_account_id, "ad_account_id")
+        account = account_of(ad_account_id)
         return ok(state.get_ad_group(account, path_id(ad_group_id, "ad_group_id")))
 
     return router

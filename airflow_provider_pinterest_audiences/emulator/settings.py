@@ -1,7 +1,8 @@
 """Emulator settings: one frozen dataclass, read from keyword arguments, environment variables or CLI flags.
 
 Every field ``some_field`` can be set with the environment variable ``PINTEREST_EMULATOR_SOME_FIELD`` and
-the CLI flag ``--some-field``. Durations are in emulated seconds unless a name says otherwise.
+the CLI flag ``--some-field``. Durations are in emulated seconds unless a name says otherwise; a tuple is
+written as comma-separated text (``--ad-account-ids 549755885175,549755885176``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class EmulatorSettings:
     client_secret: str = "emulator-client-secret"  # noqa: S105
     refresh_token: str = "emulator-refresh-token"  # noqa: S105
     ad_account_id: str = "549755885175"
+    ad_account_ids: tuple[str, ...] = ()  # more accounts the token can access; any other answers 403
     clock_speed: float = 1.0
     customer_list_processing_seconds: float = 2.0
     audience_initializing_seconds: float = 1.0
@@ -44,13 +46,20 @@ class EmulatorSettings:
     rate_limit_storm: int = 0
     storm_retry_after_seconds: float = 0.1
     store_records: bool = True
+    strict_fields: bool = False  # refuse request fields the spec does not list (Pinterest ignores them)
 
     def __post_init__(self) -> None:
         for name in ("access_token", "client_id", "client_secret", "refresh_token"):
             if not getattr(self, name):
                 raise ValueError(f"{name} must not be empty")
-        if not (self.ad_account_id.isdigit() and len(self.ad_account_id) <= 18):
-            raise ValueError("ad_account_id must be 1 to 18 digits")
+        if isinstance(self.ad_account_ids, str):
+            raise ValueError("ad_account_ids must be a tuple of ids, not one string")
+        accounts = [("ad_account_id", self.ad_account_id)] + [
+            ("ad_account_ids", a) for a in self.ad_account_ids
+        ]
+        for name, account in accounts:
+            if not (account.isdigit() and len(account) <= 18):
+                raise ValueError(f"{name} must be 1 to 18 digits, got {account!r}")
         if self.clock_speed <= 0:
             raise ValueError("clock_speed must be > 0")
         if not 0.0 <= self.match_rate <= 1.0:
@@ -74,6 +83,11 @@ class EmulatorSettings:
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
+
+    @property
+    def declared_ad_accounts(self) -> tuple[str, ...]:
+        """The accounts the token can access: ``ad_account_id`` (the connection's) and ``ad_account_ids``."""
+        return tuple(dict.fromkeys((self.ad_account_id, *self.ad_account_ids)))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> EmulatorSettings:
@@ -108,6 +122,8 @@ def parse_field(name: str, raw: str) -> Any:
     if annotation.endswith("| None") and text.lower() in _NONE:
         return None
     base = annotation.removesuffix(" | None")
+    if base == "tuple[str, ...]":
+        return tuple(part.strip() for part in text.split(",") if part.strip())
     try:
         if base == "bool":
             lowered = text.lower()

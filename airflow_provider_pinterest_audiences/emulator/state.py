@@ -12,9 +12,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import Clock
-from .errors import INVALID_PARAMETERS, NOT_FOUND, bad_request, not_found
+from .errors import INVALID_PARAMETERS, NOT_FOUND, ApiError, bad_request, forbidden, not_found
 from .faults import TrafficControl
-from .models import SUMMARY_STATUS, Audience, CustomerList, seed_ad_groups, stable_number
+from .models import (
+    SUMMARY_STATUS,
+    Audience,
+    CustomerList,
+    ad_account_api,
+    seed_ad_groups,
+    shared_account_api,
+    stable_number,
+)
 from .pagination import PageRequest, paginate
 from .settings import EmulatorSettings, coerce_json_field
 from .tokens import TokenStore
@@ -48,6 +56,7 @@ LIVE_FIELDS = frozenset(
 @dataclass
 class _Account:
     id: str
+    created_at: float
     customer_lists: dict[str, CustomerList] = field(default_factory=dict)
     audiences: dict[str, Audience] = field(default_factory=dict)
     ad_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -68,14 +77,15 @@ class EmulatorState:
         self.tokens = TokenStore(self._initial, self.clock.now())
         self.traffic = TrafficControl(self._initial)
         self._next_id = FIRST_ID
-        self._accounts: dict[str, _Account] = {}
         self._lists: dict[str, CustomerList] = {}
         self._audiences: dict[str, Audience] = {}
         self._request_total = 0
         self._by_category: Counter[str] = Counter()
         self._by_status: Counter[str] = Counter()
         self._recent: deque[dict[str, Any]] = deque(maxlen=RECENT_REQUESTS)
-        self._account(self._initial.ad_account_id)
+        self._accounts: dict[str, _Account] = {
+            account_id: self._seeded_account(account_id) for account_id in self._initial.declared_ad_accounts
+        }
 
     # -- settings, clock, reset -------------------------------------------------------------------
 
@@ -122,25 +132,38 @@ class EmulatorState:
         self._next_id += 1
         return str(value)
 
-    def _account(self, ad_account_id: str) -> _Account:
-        """The account, created with its seeded ad groups on first touch."""
-        account = self._accounts.get(ad_account_id)
-        if account is None:
-            account = _Account(ad_account_id)
-            group_ids = [self._new_id() for _ in range(SEEDED_AD_GROUPS)]
-            campaign_ids = [self._new_id() for _ in range(SEEDED_CAMPAIGNS)]
-            for group in seed_ad_groups(ad_account_id, group_ids, campaign_ids, self.now()):
-                account.ad_groups[group["id"]] = group
-            self._accounts[ad_account_id] = account
+    def _seeded_account(self, ad_account_id: str) -> _Account:
+        """A declared account with its seeded ad groups."""
+        account = _Account(ad_account_id, created_at=self.now())
+        group_ids = [self._new_id() for _ in range(SEEDED_AD_GROUPS)]
+        campaign_ids = [self._new_id() for _ in range(SEEDED_CAMPAIGNS)]
+        for group in seed_ad_groups(ad_account_id, group_ids, campaign_ids, account.created_at):
+            account.ad_groups[group["id"]] = group
         return account
 
-    def list_ad_accounts(self, page: PageRequest) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of the ad accounts the token can see (every account touched so far)."""
+    def _account(self, ad_account_id: str) -> _Account:
+        """A declared account; any other answers 403, as Pinterest does for one the token cannot access."""
+        account = self._accounts.get(ad_account_id)
+        if account is None:
+            raise forbidden(f"You are not permitted to access that resource: ad account {ad_account_id}.")
+        return account
+
+    def require_account(self, ad_account_id: str) -> str:
+        """``ad_account_id`` when the token can access it; else 403."""
         with self._lock:
-            chunk, bookmark = paginate(sorted(self._accounts), page, lambda account_id: account_id)
-            return [
-                {"id": account_id, "name": f"Emulated ad account {account_id}"} for account_id in chunk
-            ], bookmark
+            return self._account(ad_account_id).id
+
+    def get_ad_account(self, ad_account_id: str) -> dict[str, Any]:
+        """The spec's ``AdAccount`` object."""
+        with self._lock:
+            return ad_account_api(ad_account_id, self._account(ad_account_id).created_at)
+
+    def list_ad_accounts(self, page: PageRequest) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the ad accounts the token can access (the declared ones)."""
+        with self._lock:
+            accounts = list(self._accounts.values())
+            chunk, bookmark = paginate(accounts, page, lambda account: account.id)
+            return [ad_account_api(account.id, account.created_at) for account in chunk], bookmark
 
     # -- customer lists ----------------------------------------------------------------------------
 
@@ -335,13 +358,38 @@ class EmulatorState:
         with self._lock:
             audience = self._owned_audience(ad_account_id, audience_id)
             target = audience.shared_businesses if businesses else audience.shared_accounts
-            if operation == "SHARE":
-                target.update(recipients)
-            else:
-                target.difference_update(recipients)
+            now = self.now()
+            for recipient in recipients:
+                if operation == "SHARE":
+                    target.setdefault(recipient, now)
+                else:
+                    target.pop(recipient, None)
             key = "recipient_business_ids" if businesses else "recipient_account_ids"
             permissions = ["RESOURCE_PINNER_LIST_READER"] if operation == "SHARE" else []
             return {"audience_id": audience_id, "permissions": permissions, key: list(recipients)}
+
+    def list_shared_accounts(
+        self, ad_account_id: str, audience_id: str, businesses: bool, page: PageRequest
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the ad accounts (or businesses) an owned audience is shared with."""
+        with self._lock:
+            found = self._account(ad_account_id).audiences.get(audience_id)
+            if found is None:
+                raise not_found(
+                    f"Shared accounts not found: audience {audience_id} is not owned by {ad_account_id}."
+                )
+            shares = found.shared_businesses if businesses else found.shared_accounts
+            chunk, bookmark = paginate(list(shares.items()), page, lambda share: share[0])
+            return [shared_account_api(recipient, businesses, at) for recipient, at in chunk], bookmark
+
+    def list_business_audiences(
+        self, business_id: str, page: PageRequest
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the audiences shared with a business."""
+        with self._lock:
+            pool = [a for a in self._audiences.values() if business_id in a.shared_businesses]
+            chunk, bookmark = paginate(pool, page, lambda a: a.id)
+            return [self._audience_api(a) for a in chunk], bookmark
 
     def force_audience_status(self, audience_id: str, status: str | None) -> dict[str, Any]:
         """Pin an audience's status (None resumes the lifecycle)."""
@@ -382,19 +430,25 @@ class EmulatorState:
                 raise not_found(f"Ad group {ad_group_id} not found in ad account {ad_account_id}.")
             return copy.deepcopy(group)
 
-    def _targeting_problem(self, ad_account_id: str, targeting_spec: object) -> str | None:
+    def _targeting_problem(self, ad_account_id: str, targeting_spec: object) -> ApiError | None:
+        """403 for an audience the account cannot access (the 403 example of ``audience_sizing``), 400 for an
+        archived one."""
         if not isinstance(targeting_spec, dict):
             return None
         for key in ("AUDIENCE_INCLUDE", "AUDIENCE_EXCLUDE"):
             for audience_id in targeting_spec.get(key) or ():
                 audience = self._visible_audience(ad_account_id, audience_id)
                 if audience is None:
-                    return (
-                        f"targeting_spec.{key}: audience {audience_id} does not exist "
-                        f"in ad account {ad_account_id}."
+                    return ApiError(
+                        403,
+                        403,
+                        "You don't have access to the requested audience list or product group: "
+                        f"targeting_spec.{key}: audience {audience_id} is not in ad account {ad_account_id}.",
                     )
                 if audience.archived:
-                    return f"targeting_spec.{key}: audience {audience_id} is ARCHIVED and cannot be targeted."
+                    return bad_request(
+                        f"targeting_spec.{key}: audience {audience_id} is ARCHIVED and cannot be targeted."
+                    )
         return None
 
     def update_ad_groups(self, ad_account_id: str, updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -410,7 +464,7 @@ class EmulatorState:
                     continue
                 problem = self._targeting_problem(ad_account_id, update.get("targeting_spec"))
                 if problem is not None:
-                    results.append({"exceptions": [{"code": INVALID_PARAMETERS, "message": problem}]})
+                    results.append({"exceptions": [{"code": INVALID_PARAMETERS, "message": problem.message}]})
                     continue
                 for key, value in update.items():
                     if key not in ("id", "ad_account_id"):
@@ -425,7 +479,7 @@ class EmulatorState:
         with self._lock:
             problem = self._targeting_problem(ad_account_id, targeting_spec)
             if problem is not None:
-                raise bad_request(problem)
+                raise problem
             included = targeting_spec.get("AUDIENCE_INCLUDE") or []
             if included:
                 estimate = 0

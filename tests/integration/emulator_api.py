@@ -2,7 +2,7 @@
 
 A test module gets its fixtures with::
 
-    server = server_fixture()  # or server_fixture(settings) for non-default settings
+    server = server_fixture()  # or server_fixture(emulator_settings(...)) for other settings
     api = api_fixture(Api)  # or a subclass of Api with the module's own helpers
 
 This is a plain module, not a test file, so pytest does not rewrite its asserts:
@@ -24,6 +24,14 @@ from tests.openapi_spec import require_spec, validate_request, validate_response
 TIMEOUT = 10
 ACCOUNT = "549755885175"
 """The ad account the emulator seeds by default."""
+OTHER_ACCOUNT = "549755885176"
+"""A second ad account the provider's tests declare (sharing, separate stores)."""
+
+
+def emulator_settings(**changes: Any) -> EmulatorSettings:
+    """The provider's own test settings: ``strict_fields`` (a field the spec does not list is our mistake)
+    and a second declared ad account, with ``changes`` on top."""
+    return EmulatorSettings(**{"strict_fields": True, "ad_account_ids": (OTHER_ACCOUNT,), **changes})
 
 
 def control(server: EmulatorServer, method: str, path: str, **kwargs: Any) -> Any:
@@ -71,7 +79,7 @@ def server_fixture(settings: EmulatorSettings | None = None) -> Callable[..., It
     @pytest.fixture(scope="module", name="server")
     def server() -> Iterator[EmulatorServer]:
         require_spec()
-        with EmulatorServer(settings if settings is not None else EmulatorSettings()) as running:
+        with EmulatorServer(settings if settings is not None else emulator_settings()) as running:
             yield running
 
     return server

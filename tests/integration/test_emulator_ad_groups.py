@@ -1,4 +1,4 @@
-"""Emulator: seeded ad groups, filters, PATCH with per-item exceptions, and audience sizing."""
+"""Emulator: seeded ad groups per declared account, filters, PATCH with item exceptions, audience sizing."""
 
 from __future__ import annotations
 
@@ -6,18 +6,24 @@ from typing import Any
 
 import pytest
 
-from tests.integration.emulator_api import ACCOUNT, Api, api_fixture, server_fixture
+from tests.integration.emulator_api import ACCOUNT, OTHER_ACCOUNT, Api, api_fixture, server_fixture
 
 AD_GROUPS = f"/ad_accounts/{ACCOUNT}/ad_groups"
 SIZING = f"{AD_GROUPS}/audience_sizing"
+
+
+def engagement_body(name: str) -> dict[str, Any]:
+    rule = {"engagement_domain": ["www.example.com"], "engagement_type": "click"}
+    return {"audience_type": "ENGAGEMENT", "name": name, "rule": rule}
 
 
 class AdGroupApi(Api):
     """The shared client plus the requests these tests make again and again."""
 
     def engagement_audience(self, name: str = "engaged") -> str:
-        body = {"audience_type": "ENGAGEMENT", "name": name, "rule": {"engagement_type": "click"}}
-        return str(self.call("POST", f"/ad_accounts/{ACCOUNT}/audiences", json=body).json()["id"])
+        return str(
+            self.call("POST", f"/ad_accounts/{ACCOUNT}/audiences", json=engagement_body(name)).json()["id"]
+        )
 
     def groups(self, **params: Any) -> list[dict[str, Any]]:
         return self.call("GET", AD_GROUPS, params=params).json()["items"]  # type: ignore[no-any-return]
@@ -38,12 +44,13 @@ def test_three_seeded_ad_groups_with_realistic_targeting(api: AdGroupApi) -> Non
     assert one == groups[0]
 
 
-def test_each_account_gets_its_own_seeded_groups(api: AdGroupApi) -> None:
-    other = [g["id"] for g in api.call("GET", "/ad_accounts/42/ad_groups").json()["items"]]
+def test_each_declared_account_gets_its_own_seeded_groups(api: AdGroupApi) -> None:
+    other = [g["id"] for g in api.call("GET", f"/ad_accounts/{OTHER_ACCOUNT}/ad_groups").json()["items"]]
     mine = [g["id"] for g in api.groups()]
     assert len(other) == 3
     assert not set(other) & set(mine)
     api.call("GET", f"{AD_GROUPS}/{other[0]}", expect=404)
+    assert api.call("GET", "/ad_accounts/42/ad_groups", expect=403).json()["code"] == 29
 
 
 def test_filters_and_pagination(api: AdGroupApi) -> None:
@@ -61,7 +68,8 @@ def test_filters_and_pagination(api: AdGroupApi) -> None:
     assert [g["id"] for g in first["items"] + second["items"]] == [g["id"] for g in groups]
     assert second["bookmark"] is None
     bad = api.call("GET", AD_GROUPS, expect=400, params={"entity_statuses": ["LIVE"]}).json()
-    assert "entity_statuses" in bad["message"]
+    # ad_groups/list's 400 example: {"code": 400, "message": "Invalid ad account group parameters."}
+    assert (bad["code"], "entity_statuses" in bad["message"]) == (400, True)
 
 
 def test_patch_replaces_fields_and_targeting_wholesale(api: AdGroupApi) -> None:
@@ -141,8 +149,21 @@ def test_audience_sizing_is_deterministic_and_uses_audience_sizes(api: AdGroupAp
     narrowed = api.call("POST", SIZING, json={"targeting_spec": {"AUDIENCE_INCLUDE": [audience]}}).json()
     assert narrowed["audience_size_lower_bound"] <= size <= narrowed["audience_size_upper_bound"]
 
-    unknown = api.call(
-        "POST", SIZING, expect=400, json={"targeting_spec": {"AUDIENCE_INCLUDE": ["4040"]}}
-    ).json()
-    assert "AUDIENCE_INCLUDE" in unknown["message"]
-    assert "keywordz" in api.call("POST", SIZING, expect=400, json={"keywordz": []}).json()["message"]
+
+def test_audience_sizing_answers_the_spec_errors(api: AdGroupApi) -> None:
+    # audience_sizing's examples: 403 {"code": 403, "message": "You don't have access to the requested
+    # audience list or product group."}; 400 {"code": 400, "message": "Invalid ad group audience sizing ..."}
+    elsewhere = api.call("POST", f"/ad_accounts/{OTHER_ACCOUNT}/audiences", json=engagement_body("theirs"))
+    for audience_id in ("4040", elsewhere.json()["id"]):
+        inaccessible = api.call(
+            "POST", SIZING, expect=403, json={"targeting_spec": {"AUDIENCE_INCLUDE": [audience_id]}}
+        ).json()
+        assert inaccessible["code"] == 403
+        assert "don't have access" in inaccessible["message"]
+        assert audience_id in inaccessible["message"]
+    archived = api.engagement_audience("archived")
+    api.call("PATCH", f"/ad_accounts/{ACCOUNT}/audiences/{archived}", json={"operation_type": "REMOVE"})
+    refused = api.call("POST", SIZING, expect=400, json={"targeting_spec": {"AUDIENCE_EXCLUDE": [archived]}})
+    assert (refused.json()["code"], "ARCHIVED" in refused.json()["message"]) == (400, True)
+    unknown_field = api.call("POST", SIZING, expect=400, json={"keywordz": []}).json()
+    assert (unknown_field["code"], "keywordz" in unknown_field["message"]) == (400, True)

@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 
 from airflow_provider_pinterest_audiences.emulator.models import record_matches
-from tests.integration.emulator_api import ACCOUNT, Api, api_fixture, server_fixture
+from tests.integration.emulator_api import ACCOUNT, OTHER_ACCOUNT, Api, api_fixture, server_fixture
 
-OTHER = "777000111"
+OTHER = OTHER_ACCOUNT
 AUDIENCES = f"/ad_accounts/{ACCOUNT}/audiences"
+ENGAGED = {"engagement_domain": ["www.example.com"], "engagement_type": "click"}
+BUSINESS = "729090764583391194"
 
 
 class AudienceApi(Api):
@@ -94,9 +96,7 @@ def test_other_types_get_deterministic_sizes(api: AudienceApi) -> None:
 
 
 def test_list_paginates_and_get_unknown_is_404(api: AudienceApi) -> None:
-    ids = [
-        api.audience("ENGAGEMENT", {"engagement_type": "click"}, name=f"engaged {i}")["id"] for i in range(5)
-    ]
+    ids = [api.audience("ENGAGEMENT", ENGAGED, name=f"engaged {i}")["id"] for i in range(5)]
     first = api.call("GET", AUDIENCES, params={"page_size": 2}).json()
     second = api.call("GET", AUDIENCES, params={"page_size": 2, "bookmark": first["bookmark"]}).json()
     third = api.call("GET", AUDIENCES, params={"page_size": 2, "bookmark": second["bookmark"]}).json()
@@ -105,7 +105,9 @@ def test_list_paginates_and_get_unknown_is_404(api: AudienceApi) -> None:
     missing = api.call("GET", f"{AUDIENCES}/123", expect=404).json()
     assert missing["code"] == 404
     assert "123" in missing["message"]
-    assert "ownership_type" in api.call("GET", AUDIENCES, expect=400, params={"ownership_type": "X"}).text
+    bad = api.call("GET", AUDIENCES, expect=400, params={"ownership_type": "X"}).json()
+    # audiences/list's 400 example: {"code": 400, "message": "Invalid ad account audience parameters."}
+    assert (bad["code"], "ownership_type" in bad["message"]) == (400, True)
 
 
 def test_update_then_remove_archives_for_good(api: AudienceApi) -> None:
@@ -130,7 +132,7 @@ def test_update_then_remove_archives_for_good(api: AudienceApi) -> None:
 
 
 def test_forced_statuses_include_unknown_values_and_freeze(api: AudienceApi) -> None:
-    audience_id = api.audience("ENGAGEMENT", {"engagement_type": "save"})["id"]
+    audience_id = api.audience("ENGAGEMENT", {**ENGAGED, "engagement_type": "save"})["id"]
     for status in ("SOMETHING_NEW", "ERROR"):
         api.control("POST", f"/audiences/{audience_id}/status", json={"status": status})
         api.control("POST", "/clock/advance", json={"seconds": 30})
@@ -161,8 +163,13 @@ def test_forced_statuses_include_unknown_values_and_freeze(api: AudienceApi) -> 
             "rule.retention_days",
         ),
         ({"audience_type": "ENGAGEMENT", "name": "n", "rule": {"engager_type": 1}}, "rule.engagement_domain"),
+        # AudienceRule: engagement_domain is "**Required** for ENGAGEMENT"; engagement_type is no substitute
         (
-            {"audience_type": "ENGAGEMENT", "name": "n", "rule": {"engagement_type": "stare"}},
+            {"audience_type": "ENGAGEMENT", "name": "n", "rule": {"engagement_type": "click"}},
+            "rule.engagement_domain",
+        ),
+        (
+            {"audience_type": "ENGAGEMENT", "name": "n", "rule": {**ENGAGED, "engagement_type": "stare"}},
             "rule.engagement_type",
         ),
         (
@@ -177,7 +184,7 @@ def test_forced_statuses_include_unknown_values_and_freeze(api: AudienceApi) -> 
             },
             "rule.seed_id",
         ),
-        ({"audience_type": "ENGAGEMENT", "name": "n", "rule": {"engagement_type": "click"}, "x": 1}, "x"),
+        ({"audience_type": "ENGAGEMENT", "name": "n", "rule": ENGAGED, "x": 1}, "x"),
     ],
 )
 def test_create_rejects_bad_bodies_naming_the_field(
@@ -198,7 +205,7 @@ def test_create_rejects_bad_bodies_naming_the_field(
     ],
 )
 def test_actalike_rule_checks(api: AudienceApi, rule: dict[str, Any], field: str) -> None:
-    seed = api.audience("ENGAGEMENT", {"engagement_type": "click"})["id"]
+    seed = api.audience("ENGAGEMENT", ENGAGED)["id"]
     body = {"audience_type": "ACTALIKE", "name": "n", "rule": {"seed_id": [seed], **rule}}
     assert field in api.call("POST", AUDIENCES, expect=400, json=body).json()["message"]
 
@@ -215,15 +222,33 @@ def test_update_rejects_bad_operation_and_rule(api: AudienceApi) -> None:
     api.call("PATCH", f"{AUDIENCES}/999", expect=404, json={"name": "x"})
 
 
+def shared_accounts(api: AudienceApi, audience_id: str, account_type: str) -> list[dict[str, Any]]:
+    params = {"audience_id": audience_id, "account_type": account_type}
+    return api.call("GET", f"{AUDIENCES}/shared/accounts", params=params).json()["items"]  # type: ignore[no-any-return]
+
+
 def test_sharing_with_accounts_shows_up_as_received(api: AudienceApi) -> None:
-    audience_id = api.audience("ENGAGEMENT", {"engagement_type": "click"}, name="shared")["id"]
+    audience_id = api.audience("ENGAGEMENT", ENGAGED, name="shared")["id"]
+    undeclared = "777000111"
     shared = api.call(
         "PATCH",
         f"{AUDIENCES}/ad_accounts/shared",
-        json={"audience_id": audience_id, "operation_type": "SHARE", "recipient_account_ids": [OTHER]},
+        json={
+            "audience_id": audience_id,
+            "operation_type": "SHARE",
+            "recipient_account_ids": [OTHER, undeclared],
+        },
     ).json()
     assert shared["audience_id"] == audience_id
-    assert shared["recipient_account_ids"] == [OTHER]
+    assert shared["recipient_account_ids"] == [OTHER, undeclared]
+    recipients = shared_accounts(api, audience_id, "AD_ACCOUNT")
+    assert [(r["account_id"], r["account_type"]) for r in recipients] == [
+        (undeclared, "AD_ACCOUNT"),
+        (OTHER, "AD_ACCOUNT"),
+    ]
+    assert all(r["account_name"] and r["shared_on_timestamp"] > 0 for r in recipients)
+    assert shared_accounts(api, audience_id, "BUSINESS_ACCOUNT") == []
+    api.call("GET", f"/ad_accounts/{undeclared}/audiences", expect=403, params={"ownership_type": "RECEIVED"})
     received = api.call(
         "GET", f"/ad_accounts/{OTHER}/audiences", params={"ownership_type": "RECEIVED"}
     ).json()
@@ -240,28 +265,52 @@ def test_sharing_with_accounts_shows_up_as_received(api: AudienceApi) -> None:
         "GET", f"/ad_accounts/{OTHER}/audiences", params={"ownership_type": "RECEIVED"}
     ).json()
     assert received["items"] == []
+    assert [r["account_id"] for r in shared_accounts(api, audience_id, "AD_ACCOUNT")] == [undeclared]
 
 
 def test_sharing_with_businesses_and_bad_share_requests(api: AudienceApi) -> None:
-    audience_id = api.audience("ENGAGEMENT", {"engagement_type": "click"})["id"]
+    audience_id = api.audience("ENGAGEMENT", ENGAGED)["id"]
+    api.audience("ENGAGEMENT", ENGAGED, name="not shared")
     shared = api.call(
         "PATCH",
         f"{AUDIENCES}/businesses/shared",
-        json={"audience_id": audience_id, "operation_type": "SHARE", "recipient_business_ids": ["5550001"]},
+        json={"audience_id": audience_id, "operation_type": "SHARE", "recipient_business_ids": [BUSINESS]},
     ).json()
-    assert shared["recipient_business_ids"] == ["5550001"]
+    assert shared["recipient_business_ids"] == [BUSINESS]
     summary = api.control("GET", "/summary")["ad_accounts"][ACCOUNT]["audiences"]
-    assert summary[0]["shared_business_ids"] == ["5550001"]
+    assert summary[0]["shared_business_ids"] == [BUSINESS]
+    [recipient] = shared_accounts(api, audience_id, "BUSINESS_ACCOUNT")
+    assert (recipient["account_id"], recipient["account_type"]) == (BUSINESS, "BUSINESS_ACCOUNT")
+    received = api.call("GET", f"/businesses/{BUSINESS}/audiences").json()
+    assert [a["id"] for a in received["items"]] == [audience_id]
+    assert api.call("GET", "/businesses/5550001/audiences").json()["items"] == []
     missing = api.call(
         "PATCH",
         f"{AUDIENCES}/ad_accounts/shared",
         expect=400,
         json={"audience_id": audience_id, "operation_type": "SHARE"},
-    )
-    assert "recipient_account_ids" in missing.json()["message"]
+    ).json()
+    # The sharing PATCHes' 400 example: {"code": 400, "message": "Invalid ad account id"}
+    assert (missing["code"], "recipient_account_ids" in missing["message"]) == (400, True)
     api.call(
         "PATCH",
         f"{AUDIENCES}/ad_accounts/shared",
         expect=404,
         json={"audience_id": "31337", "operation_type": "SHARE", "recipient_account_ids": [OTHER]},
     )
+
+
+def test_sharing_listings_refuse_bad_parameters(api: AudienceApi) -> None:
+    audience_id = api.audience("ENGAGEMENT", ENGAGED)["id"]
+    listing = f"{AUDIENCES}/shared/accounts"
+    for params, field in (
+        ({"account_type": "AD_ACCOUNT"}, "audience_id"),
+        ({"audience_id": audience_id, "account_type": "PERSON"}, "account_type"),
+        ({"audience_id": audience_id, "account_type": "AD_ACCOUNT", "page_size": 0}, "page_size"),
+    ):
+        error = api.call("GET", listing, expect=400, params=params).json()
+        assert (error["code"], field in error["message"]) == (400, True)
+    not_owned = {"audience_id": "31337", "account_type": "AD_ACCOUNT"}
+    api.call("GET", listing, expect=404, params=not_owned)
+    bad_business = api.call("GET", "/businesses/12x/audiences", expect=400).json()
+    assert (bad_business["code"], "business_id" in bad_business["message"]) == (400, True)

@@ -8,11 +8,10 @@ import pytest
 import requests
 
 from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
-from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
-from tests.integration.emulator_api import ACCOUNT, TIMEOUT, control, server_fixture
+from tests.integration.emulator_api import ACCOUNT, TIMEOUT, control, emulator_settings, server_fixture
 from tests.openapi_spec import validate_request, validate_response
 
-SETTINGS = EmulatorSettings()
+SETTINGS = emulator_settings()
 
 server = server_fixture(SETTINGS)
 

@@ -6,11 +6,18 @@ import hashlib
 from typing import Any
 
 import pytest
+import requests
 
 from airflow_provider_pinterest_audiences.emulator.models import record_matches
 from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
-from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
-from tests.integration.emulator_api import ACCOUNT, Api, api_fixture, server_fixture
+from tests.integration.emulator_api import (
+    ACCOUNT,
+    OTHER_ACCOUNT,
+    Api,
+    api_fixture,
+    emulator_settings,
+    server_fixture,
+)
 
 LISTS = f"/ad_accounts/{ACCOUNT}/customer_lists"
 
@@ -156,6 +163,20 @@ def test_forced_status_freezes_the_lifecycle(api: Api) -> None:
     assert api.call("GET", f"{LISTS}/{list_id}").json()["status"] == "TOO_SMALL"
 
 
+def test_forced_status_must_be_in_the_spec_enum(api: Api) -> None:
+    list_id = api.call("POST", LISTS, json={"name": "forced", "records": "a"}).json()["id"]
+    refused = requests.post(
+        f"{api.server.root_url}/_emulator/customer_lists/{list_id}/status",
+        json={"status": "ERROR"},
+        timeout=10,
+    )
+    assert refused.status_code == 400
+    assert all(
+        status in refused.json()["message"] for status in ("PROCESSING", "READY", "TOO_SMALL", "UPLOADING")
+    )
+    assert api.call("GET", f"{LISTS}/{list_id}").json()["status"] == "PROCESSING"
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -164,7 +185,8 @@ def test_forced_status_freezes_the_lifecycle(api: Api) -> None:
         ({"name": "n", "records": ""}, "records"),
         ({"name": "n", "records": "a,,b"}, "records"),
         ({"name": "n", "records": ",a"}, "records"),
-        ({"name": "n", "records": "a,"}, "records"),
+        ({"name": "n", "records": "a,,"}, "records"),
+        ({"name": "n", "records": ","}, "records"),
         ({"name": "n", "records": f"{'a' * 64},,{'b' * 64}"}, "records"),
         ({"name": "n", "records": "abc,a,,,def"}, "records"),
         ({"name": "n", "records": ["a", "b"]}, "records"),
@@ -210,11 +232,31 @@ def test_invalid_json_ids_and_paging_parameters_name_the_problem(api: Api) -> No
     assert "bookmark" in api.call("GET", LISTS, expect=400, params={"bookmark": "nonsense"}).json()["message"]
 
 
-def test_any_numeric_account_works_and_accounts_are_separate(api: Api) -> None:
-    other = "123456789"
-    api.call("POST", f"/ad_accounts/{other}/customer_lists", json={"name": "elsewhere", "records": "a"})
+def test_the_spec_example_with_a_trailing_comma_adds_two_records(api: Api) -> None:
+    list_id = api.call("POST", LISTS, json={"name": "example", "records": "email1@pinterest.com,"}).json()[
+        "id"
+    ]
+    # CustomerListUpdateRequest.records example: "email2@pinterest.com,email6@pinterest.com,"
+    example = {"operation_type": "ADD", "records": "email2@pinterest.com,email6@pinterest.com,"}
+    updated = api.call("PATCH", f"{LISTS}/{list_id}", json=example).json()
+    assert updated["num_uploaded_user_records"] == 3
+    report = api.control("GET", f"/ad_accounts/{ACCOUNT}/customer_lists/{list_id}/records")
+    assert report["members"] == ["email1@pinterest.com", "email2@pinterest.com", "email6@pinterest.com"]
+
+
+def test_declared_accounts_are_separate_and_others_are_forbidden(api: Api) -> None:
+    api.call(
+        "POST", f"/ad_accounts/{OTHER_ACCOUNT}/customer_lists", json={"name": "elsewhere", "records": "a"}
+    )
     assert api.call("GET", LISTS).json()["items"] == []
-    assert len(api.call("GET", f"/ad_accounts/{other}/customer_lists").json()["items"]) == 1
+    assert len(api.call("GET", f"/ad_accounts/{OTHER_ACCOUNT}/customer_lists").json()["items"]) == 1
+    undeclared = "/ad_accounts/123456789/customer_lists"
+    for method, body in (("GET", None), ("POST", {"name": "typo", "records": "a"})):
+        forbidden = api.call(method, undeclared, expect=403, json=body).json()
+        # The spec's UnauthorizedAccess example: {"code": 29, "message": "You are not permitted to ..."}
+        assert forbidden["code"] == 29
+        assert "123456789" in forbidden["message"]
+    assert "123456789" not in api.control("GET", "/summary")["ad_accounts"]
 
 
 def test_a_one_megabyte_batch_is_stored_whole(api: Api) -> None:
@@ -230,7 +272,7 @@ def test_a_one_megabyte_batch_is_stored_whole(api: Api) -> None:
 
 
 def test_store_records_false_keeps_counts_only() -> None:
-    with EmulatorServer(EmulatorSettings(store_records=False)) as counting:
+    with EmulatorServer(emulator_settings(store_records=False)) as counting:
         api = Api(counting)
         list_id = api.call("POST", LISTS, json={"name": "counted", "records": "a,bb,c,c"}).json()["id"]
         api.call("PATCH", f"{LISTS}/{list_id}", json={"operation_type": "REMOVE", "records": "a"})

@@ -7,11 +7,17 @@ import time
 import pytest
 import requests
 
-from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
-from tests.integration.emulator_api import ACCOUNT, TIMEOUT, Api, api_fixture, server_fixture
+from tests.integration.emulator_api import (
+    ACCOUNT,
+    TIMEOUT,
+    Api,
+    api_fixture,
+    emulator_settings,
+    server_fixture,
+)
 
 LISTS = f"/ad_accounts/{ACCOUNT}/customer_lists"
-SETTINGS = EmulatorSettings()
+SETTINGS = emulator_settings()
 
 
 class TrafficApi(Api):
