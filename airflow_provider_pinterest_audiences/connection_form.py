@@ -28,10 +28,16 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "description": "Used by operators that are not given an ad_account_id.",
         "schema": {"type": ["string", "null"]},
     },
-    "refresh_token_variable": {
-        "label": "Refresh token Variable",
-        "description": "Name of an Airflow Variable where the newest rotated refresh token is kept.",
+    # Not "refresh_token_variable": Airflow hides extras whose key contains "token", "secret", ... as ***.
+    "oauth_variable": {
+        "label": "Token Variable",
+        "description": "Name of an Airflow Variable where the hook keeps the newest rotated token pair.",
         "schema": {"type": ["string", "null"]},
+    },
+    "continuous_refresh": {
+        "label": "Continuous refresh",
+        "description": "Apps created before 2025-09-25: ask Pinterest to rotate refresh tokens on refresh.",
+        "schema": {"type": ["boolean", "null"], "default": False},
     },
 }
 
@@ -43,7 +49,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "password": "Access token (optional when a refresh token is set)",
         "client_id": "1234567",
         "ad_account_id": "549755885175",
-        "refresh_token_variable": "pinterest_default_tokens",
+        "oauth_variable": "pinterest_default_tokens",
     },
 }
 
@@ -57,14 +63,15 @@ def legacy_form_widgets() -> dict[str, Any]:
     """wtforms widgets for Airflow 2.11-3.1, built from :data:`CONN_FIELDS`; imported lazily."""
     from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
     from flask_babel import lazy_gettext
-    from wtforms import PasswordField, StringField
+    from wtforms import BooleanField, PasswordField, StringField
 
     widgets: dict[str, Any] = {}
     for name, field in CONN_FIELDS.items():
-        secret = field["schema"].get("format") == "password"
-        field_class = PasswordField if secret else StringField
-        widget = BS3PasswordFieldWidget() if secret else BS3TextFieldWidget()
-        widgets[name] = field_class(
-            lazy_gettext(field["label"]), widget=widget, description=field["description"]
-        )
+        label, description, schema = lazy_gettext(field["label"]), field["description"], field["schema"]
+        if "boolean" in schema["type"]:
+            widgets[name] = BooleanField(label, description=description, default=schema.get("default"))
+        elif schema.get("format") == "password":
+            widgets[name] = PasswordField(label, widget=BS3PasswordFieldWidget(), description=description)
+        else:
+            widgets[name] = StringField(label, widget=BS3TextFieldWidget(), description=description)
     return widgets

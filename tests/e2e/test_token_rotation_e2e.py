@@ -46,7 +46,7 @@ def output(result: object) -> str:
 def test_rotated_tokens_are_kept_in_a_variable_so_every_run_succeeds(
     emulator: EmulatorServer, tmp_path: Path
 ) -> None:
-    airflow = airflow_with(emulator, tmp_path, refresh_token_variable=VARIABLE)
+    airflow = airflow_with(emulator, tmp_path, oauth_variable=VARIABLE)
 
     first = airflow.dag_test(DAG_ID)
     assert first.returncode == 0, output(first)
@@ -71,10 +71,10 @@ def test_without_the_variable_the_second_run_fails_saying_what_to_configure(
 
     first = airflow.dag_test(DAG_ID)
     assert first.returncode == 0, output(first)
-    assert "refresh_token_variable" in output(first)  # the once-per-task warning
+    assert "oauth_variable" in output(first)  # the once-per-task warning
 
     expire_every_access_token(emulator)
     second = airflow.dag_test(DAG_ID)
 
     assert second.returncode != 0
-    assert "Set 'refresh_token_variable' in the connection extra" in output(second)
+    assert "Set 'oauth_variable' in the connection extra" in output(second)
