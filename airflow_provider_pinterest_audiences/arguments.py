@@ -1,17 +1,27 @@
-"""Checks of operator arguments that may still be Jinja templates or XCom references at parse time."""
+"""Operator arguments that may still be Jinja templates or XCom references when the DAG is parsed.
+
+Each task class declares one check per argument (``argument_checks``: argument -> check). The same check
+runs twice: on literal values when the DAG is parsed (:func:`check_literal_arguments`), and on the rendered
+values when the task runs, before any API call (:func:`checked_arguments`). The task's attributes stay as
+given, so Airflow renders them verbatim.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.ids import pinterest_id
 
+#: ``check(value, argument)``: the value normalised, or a PinterestInvalidArgumentError naming ``argument``.
+ArgumentCheck = Callable[[Any, str], Any]
+
 _TEMPLATE_MARKERS = ("{{", "{%")
+_UNSET = object()
 
 
 def has_unrendered_template(value: Any) -> bool:
@@ -29,11 +39,36 @@ def has_unrendered_template(value: Any) -> bool:
     return hasattr(value, "resolve") and hasattr(value, "iter_references")
 
 
+def check_literal_arguments(task: object, checks: Mapping[str, ArgumentCheck]) -> None:
+    """Run each check whose argument is already set on ``task`` and literal; the rest wait for the run."""
+    for argument, check in checks.items():
+        value = getattr(task, argument, _UNSET)
+        if value is not _UNSET and not has_unrendered_template(value):
+            check(value, argument)
+
+
+def checked_arguments(task: object, checks: Mapping[str, ArgumentCheck]) -> dict[str, Any]:
+    """Every argument's rendered value through its check: ``{argument: normalised value}``."""
+    return {argument: check(getattr(task, argument), argument) for argument, check in checks.items()}
+
+
+def optional(check: ArgumentCheck) -> ArgumentCheck:
+    """``check`` that lets ``None`` through."""
+
+    def optional_check(value: Any, argument: str) -> Any:
+        return None if value is None else check(value, argument)
+
+    return optional_check
+
+
+def optional_id(value: Any, argument: str) -> str | None:
+    """A Pinterest id, or ``None`` when empty (e.g. an ad account that defaults to the connection's)."""
+    return pinterest_id(value, argument) if value else None
+
+
 def literal_ad_account_id(value: Any) -> str | None:
     """The ad account id when ``value`` is a literal (validated now), ``None`` when empty or templated."""
-    if not value or has_unrendered_template(value):
-        return None
-    return pinterest_id(value, "ad_account_id")
+    return None if has_unrendered_template(value) else optional_id(value, "ad_account_id")
 
 
 def duration_seconds(value: timedelta | float | str, argument: str) -> float:

@@ -50,6 +50,7 @@ OPEN_PROBLEM = (
 _SPELLING_NOISE = re.compile(r"[\s_-]")
 _CUSTOM_EVENT = re.compile(r"^\S+$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+_ASCII_INTEGER = re.compile(r"[0-9]+")
 
 _Check = Callable[[Any, str], Any]
 
@@ -73,7 +74,7 @@ def _bounded_int(value: Any, argument: str, bounds: tuple[int, int]) -> int:
     number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and _ASCII_INTEGER.fullmatch(value.strip()):
         number = int(value)
     if number is None or not low <= number <= high:
         raise PinterestInvalidArgumentError(

@@ -1,26 +1,46 @@
-"""When is a wait for an audience (or customer list) over: the status rules and their error messages.
+"""When is a wait for an audience (or customer list) over: the rules every wait uses, in one place.
 
-Pure and import-light; shared by the sensor, the trigger and the create operators. The trigger's event,
-one per wait, is ``{"status": "success" | "failure" | "timeout" | "error", "<key>": object | None,
-"message": str}`` where ``<key>`` is ``"audience"`` when waiting on an audience and ``"customer_list"``
-when waiting on a customer list.
+Shared by the sensor (``poke``), the trigger and the create operators' ``wait_for_ready``:
+
+* a success status ends the wait; a failure status raises :class:`PinterestAudienceFailedError` with advice;
+  any other status (also one this provider does not know, which is logged) means "still waiting";
+* a transient API failure (the hook's retries for 429, 5xx or no answer ran out) also means "still
+  waiting": the next poll decides. Any other API error (404, 403...) ends the wait at once;
+* the wait times out at an absolute end time, with one message naming the last status seen.
+
+:class:`AudienceWait` holds these rules without I/O; :func:`poll_once` and :func:`wait_until_done` drive
+it synchronously, the trigger asynchronously. The trigger's event, one per wait, is ``{"status":
+"success" | "failure" | "timeout" | "error", "<key>": object | None, "message": str}`` where ``<key>`` is
+``"audience"`` when waiting on an audience and ``"customer_list"`` when waiting on a customer list.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
 
-from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.exceptions import (
+    PinterestApiError,
+    PinterestError,
+    PinterestInvalidArgumentError,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SUCCESS_STATUSES: tuple[str, ...] = ("READY",)
 DEFAULT_FAILURE_STATUSES: tuple[str, ...] = ("TOO_SMALL", "ERROR", "ARCHIVED")
 MIN_MATCHED_USERS = 100
+DEFAULT_POKE_INTERVAL = datetime.timedelta(minutes=15)
+# Pinterest: audiences are typically ready within 48 hours, sometimes 72.
+DEFAULT_TIMEOUT = datetime.timedelta(hours=72)
+# The framework's deferral timeout is only a backstop: it fires a little after the trigger's own
+# end time so that the trigger's timeout event, which names the last status, normally wins.
+DEFERRAL_BACKSTOP_GRACE = datetime.timedelta(minutes=1)
 
 # Statuses Pinterest documents as "not ready yet" (audiences, then customer lists); anything else that
 # is neither a success nor a failure status is unknown: logged, and waited on.
@@ -178,3 +198,95 @@ def audience_from_event(event: Mapping[str, Any]) -> dict[str, Any]:
     if status == "timeout":
         raise AirflowSensorTimeout(message)
     raise PinterestError(message)
+
+
+class AudienceWait:
+    """One wait's rules and state (the last object read), without I/O.
+
+    :param target: what is waited on.
+    :param success_statuses: statuses that end the wait successfully.
+    :param failure_statuses: statuses that end it with :class:`PinterestAudienceFailedError`.
+    :param end_time: absolute Unix time at which the wait times out; ``None`` never (the sensor's
+        ``poke``, where Airflow keeps the time).
+    """
+
+    def __init__(
+        self,
+        target: WaitTarget,
+        success_statuses: Sequence[str] = DEFAULT_SUCCESS_STATUSES,
+        failure_statuses: Sequence[str] = DEFAULT_FAILURE_STATUSES,
+        end_time: float | None = None,
+    ) -> None:
+        self.target = target
+        self.success_statuses, self.failure_statuses = status_rules(success_statuses, failure_statuses)
+        self.end_time = end_time
+        self.last: dict[str, Any] | None = None
+
+    def observe(self, found: Mapping[str, Any]) -> bool:
+        """Record ``found``: True when the wait is over, False while waiting; a failure status raises."""
+        self.last = dict(found)
+        return check_audience_status(found, self.success_statuses, self.failure_statuses)
+
+    def tolerate(self, error: PinterestApiError) -> None:
+        """A poll that failed: transient failures wait for the next poll, any other error is raised."""
+        if not error.transient:
+            raise error
+        log.warning("Pinterest is unavailable (%s); trying again at the next poll.", error)
+
+    def timed_out(self) -> bool:
+        return self.end_time is not None and time.time() >= self.end_time
+
+    def sleep_seconds(self, seconds: float) -> float:
+        """``seconds``, but never past the end time."""
+        if self.end_time is None:
+            return seconds
+        return max(0.0, min(seconds, self.end_time - time.time()))
+
+    def timeout_message(self) -> str:
+        """The one timeout message: when, the last status seen, and what to do."""
+        assert self.end_time is not None
+        deadline = datetime.datetime.fromtimestamp(self.end_time, tz=datetime.timezone.utc).isoformat()
+        if self.last is None:
+            state = f"{self.target.label} {self.target.object_id} had not been read yet"
+        else:
+            state = f"{describe(self.last)} was still {self.last.get('status')}"
+        return (
+            f"Timed out at {deadline}: Pinterest {state}. Audiences are typically ready within 48 hours, "
+            "sometimes 72: raise the timeout, or check it in Ads Manager."
+        )
+
+
+def deferral_timeout(seconds: float) -> datetime.timedelta:
+    """The framework's backstop for a deferred wait of ``seconds``: a little later than the trigger's."""
+    return datetime.timedelta(seconds=seconds) + DEFERRAL_BACKSTOP_GRACE
+
+
+def poll_once(wait: AudienceWait, fetch: Callable[[], Mapping[str, Any]]) -> bool:
+    """Read the object once: True when the wait is over (``wait.last`` holds it), False while waiting."""
+    try:
+        found = fetch()
+    except PinterestApiError as error:
+        wait.tolerate(error)
+        return False
+    return wait.observe(found)
+
+
+def wait_until_done(
+    wait: AudienceWait,
+    fetch: Callable[[], Mapping[str, Any]],
+    poll_interval: float,
+    *,
+    sleep: Callable[[float], object] = time.sleep,
+) -> dict[str, Any]:
+    """Poll every ``poll_interval`` seconds (the caller has just read the object) until the wait is over.
+
+    Returns the object in a success status; raises :class:`PinterestAudienceFailedError` on a failure
+    status, ``AirflowSensorTimeout`` at the end time, and any API error that is not transient.
+    """
+    while True:
+        sleep(wait.sleep_seconds(poll_interval))
+        if wait.timed_out():
+            raise AirflowSensorTimeout(wait.timeout_message())
+        if poll_once(wait, fetch):
+            assert wait.last is not None
+            return wait.last

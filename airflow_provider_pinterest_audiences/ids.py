@@ -1,4 +1,4 @@
-"""Pinterest ids: numeric strings of 1-18 digits, checked before any HTTP call. Import-light."""
+"""Pinterest ids: numeric strings of 1-18 ASCII digits, checked before any HTTP call. Import-light."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from typing import Any
 
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 
-_ID_PATTERN = re.compile(r"^\d{1,18}$")
+# ASCII digits only: ``\d`` and ``str.isdecimal`` also accept other scripts' digits ("١٢٣").
+_ID_PATTERN = re.compile(r"[0-9]{1,18}")
 
 
 def pinterest_id(value: Any, argument: str) -> str:
     """``value`` as an id string (``123`` or ``"123"``), or an error naming ``argument``."""
     text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
-    if not _ID_PATTERN.match(text):
+    if not _ID_PATTERN.fullmatch(text):
         raise PinterestInvalidArgumentError(argument, f"expected a numeric id of 1-18 digits, got {value!r}")
     return text
 

@@ -8,15 +8,18 @@ read, its spec merged here, and the full spec written back; the answer is then c
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_pinterest_audiences.arguments import has_unrendered_template
+from airflow_provider_pinterest_audiences.arguments import has_unrendered_template, optional
 from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
-from airflow_provider_pinterest_audiences.ids import pinterest_ids
+from airflow_provider_pinterest_audiences.ids import flatten, pinterest_ids
 from airflow_provider_pinterest_audiences.operators.base import PinterestBaseOperator
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_pinterest_audiences.arguments import ArgumentCheck
 
 MODES = ("add", "replace", "remove")
 INCLUDE_KEY = "AUDIENCE_INCLUDE"
@@ -75,6 +78,12 @@ class PinterestUpdateAdGroupAudiencesOperator(PinterestBaseOperator):
     """
 
     template_fields: Sequence[str] = ("ad_account_id", "ad_group_ids", "include", "exclude")
+    argument_checks: ClassVar[Mapping[str, ArgumentCheck]] = {
+        **PinterestBaseOperator.argument_checks,
+        "ad_group_ids": pinterest_ids,
+        "include": optional(partial(pinterest_ids, allow_empty=True)),
+        "exclude": optional(partial(pinterest_ids, allow_empty=True)),
+    }
 
     def __init__(
         self,
@@ -98,24 +107,16 @@ class PinterestUpdateAdGroupAudiencesOperator(PinterestBaseOperator):
                 "pass include and/or exclude (audience ids); include=[] with mode='replace' makes an "
                 "open audience",
             )
-        if not has_unrendered_template([ad_group_ids, include, exclude]):
-            self._checked_arguments()
-
-    def _checked_arguments(self) -> tuple[list[str], list[str] | None, list[str] | None]:
-        ad_group_ids = pinterest_ids(self.ad_group_ids, "ad_group_ids")
-        include = None if self.include is None else pinterest_ids(self.include, "include", allow_empty=True)
-        exclude = None if self.exclude is None else pinterest_ids(self.exclude, "exclude", allow_empty=True)
-        both = sorted(set(include or ()) & set(exclude or ()))
-        if both:
-            raise PinterestInvalidArgumentError(
-                "exclude", f"{both} also appear in include; an audience cannot be both included and excluded"
-            )
-        return ad_group_ids, include, exclude
+        self.check_literal_arguments()
+        if not has_unrendered_template([include, exclude]):
+            _check_disjoint(include, exclude)
 
     def execute(self, context: Context) -> dict[str, dict[str, list[str]]]:
         from airflow_provider_pinterest_audiences.hooks.pinterest import MAX_AD_GROUPS_PER_UPDATE
 
-        ad_group_ids, include, exclude = self._checked_arguments()
+        checked = self.checked_arguments()
+        ad_group_ids, include, exclude = checked["ad_group_ids"], checked["include"], checked["exclude"]
+        _check_disjoint(include, exclude)
         account = self.resolve_ad_account_id()
         to_write: list[tuple[str, dict[str, Any]]] = []
         targeted: dict[str, dict[str, list[str]]] = {}
@@ -139,6 +140,17 @@ class PinterestUpdateAdGroupAudiencesOperator(PinterestBaseOperator):
             len(ad_group_ids) - len(to_write),
         )
         return targeted
+
+
+def _check_disjoint(include: Any, exclude: Any) -> None:
+    """No audience both included and excluded (``include`` and ``exclude`` hold valid ids)."""
+    both = sorted(
+        {str(item).strip() for item in flatten(include)} & {str(item).strip() for item in flatten(exclude)}
+    )
+    if both:
+        raise PinterestInvalidArgumentError(
+            "exclude", f"{both} also appear in include; an audience cannot be both included and excluded"
+        )
 
 
 def _check_not_both(ad_group_id: str, targeting: Mapping[str, list[str]]) -> None:

@@ -17,12 +17,13 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.common.compat.sdk import AirflowSensorTimeout, conf
+from airflow.providers.common.compat.sdk import conf
 
 from airflow_provider_pinterest_audiences.arguments import (
     duration_seconds,
     has_unrendered_template,
     literal_ad_account_id,
+    optional,
 )
 from airflow_provider_pinterest_audiences.assets import audience_asset
 from airflow_provider_pinterest_audiences.audience_rules import (
@@ -35,11 +36,14 @@ from airflow_provider_pinterest_audiences.audience_rules import (
     visitor_rule,
 )
 from airflow_provider_pinterest_audiences.audience_wait import (
-    DEFAULT_FAILURE_STATUSES,
-    DEFAULT_SUCCESS_STATUSES,
+    DEFAULT_POKE_INTERVAL,
+    DEFAULT_TIMEOUT,
+    AudienceWait,
+    WaitTarget,
     audience_from_event,
-    check_audience_status,
+    deferral_timeout,
     describe,
+    wait_until_done,
 )
 from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.ids import pinterest_id
@@ -49,14 +53,11 @@ from airflow_provider_pinterest_audiences.links import (
     audience_url,
 )
 from airflow_provider_pinterest_audiences.operators.base import PinterestBaseOperator
-from airflow_provider_pinterest_audiences.sensors.audience import (
-    DEFAULT_POKE_INTERVAL,
-    DEFAULT_TIMEOUT,
-    DEFERRAL_BACKSTOP_GRACE,
-)
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_pinterest_audiences.arguments import ArgumentCheck
 
 
 AUDIENCE_XCOM_KEY = "audience"
@@ -64,15 +65,15 @@ IF_EXISTS_CHOICES = ("reuse", "update", "fail")
 _COMMON_CREATE_FIELDS = ("ad_account_id", "name", "description", "poll_interval")
 
 
-def _audience_name(value: Any) -> str:
+def _audience_name(value: Any, argument: str = "name") -> str:
     if not isinstance(value, str) or not value.strip():
-        raise PinterestInvalidArgumentError("name", f"expected a non-empty string, got {value!r}")
+        raise PinterestInvalidArgumentError(argument, f"expected a non-empty string, got {value!r}")
     return value
 
 
-def _description(value: Any) -> str | None:
+def _description(value: Any, argument: str = "description") -> str | None:
     if value is not None and not isinstance(value, str):
-        raise PinterestInvalidArgumentError("description", f"expected a string or None, got {value!r}")
+        raise PinterestInvalidArgumentError(argument, f"expected a string or None, got {value!r}")
     return value
 
 
@@ -105,7 +106,7 @@ class PinterestCreateAudienceOperator(_AudienceOperator):
     :param if_exists: ``reuse`` the existing audience as is, ``update`` its rule and description
         (PATCH, only when they differ), or ``fail``.
     :param wait_for_ready: after creating, wait until the audience is READY (fails on TOO_SMALL, ERROR,
-        ARCHIVED).
+        ARCHIVED; waits through Pinterest being briefly unavailable, as the sensor does).
     :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
     :param poll_interval: time between status checks while waiting (default 15 minutes; templated).
     :param timeout: how long to wait (default 72 hours, the guide's upper bound).
@@ -113,6 +114,14 @@ class PinterestCreateAudienceOperator(_AudienceOperator):
 
     template_fields: Sequence[str] = (*_COMMON_CREATE_FIELDS, "rule")
     template_fields_renderers = {"rule": "json"}
+    argument_checks: ClassVar[Mapping[str, ArgumentCheck]] = {
+        **PinterestBaseOperator.argument_checks,
+        "name": _audience_name,
+        "description": _description,
+        "poll_interval": duration_seconds,
+        "timeout": duration_seconds,
+    }
+    #: The arguments ``build_rule`` reads: the rule is checked when the DAG is parsed if they are literal.
     templated_rule_fields: ClassVar[tuple[str, ...]] = ("rule",)
 
     def __init__(
@@ -141,13 +150,9 @@ class PinterestCreateAudienceOperator(_AudienceOperator):
         self.if_exists = if_exists
         self.wait_for_ready = wait_for_ready
         self.deferrable = deferrable
-        self.poll_interval = (
-            poll_interval
-            if has_unrendered_template(poll_interval)
-            else duration_seconds(poll_interval, "poll_interval")
-        )
-        self.timeout = duration_seconds(timeout, "timeout")
-        self._check_literal_arguments()
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.check_literal_arguments()
         account = literal_ad_account_id(self.ad_account_id)
         if account is not None and not has_unrendered_template(name):
             self.outlets.append(audience_asset(account, name))
@@ -156,28 +161,23 @@ class PinterestCreateAudienceOperator(_AudienceOperator):
         """The rule to send, validated (subclasses build it from their named arguments)."""
         return audience_rule(self.audience_type, self.rule)
 
-    def _check_literal_arguments(self) -> None:
-        """Validate now whatever needs no rendering; the rest waits for ``execute``."""
-        if not has_unrendered_template(self.name):
-            _audience_name(self.name)
-        if not has_unrendered_template(self.description):
-            _description(self.description)
-        if not any(has_unrendered_template(getattr(self, field)) for field in self.templated_rule_fields):
+    def check_literal_arguments(self) -> None:
+        """Also build the rule once every argument it reads is set and literal."""
+        super().check_literal_arguments()
+        fields = self.templated_rule_fields
+        if all(hasattr(self, field) for field in fields) and not has_unrendered_template(
+            [getattr(self, field) for field in fields]
+        ):
             self.build_rule()
 
     def execute(self, context: Context) -> str:
-        name, description, rule = _audience_name(self.name), _description(self.description), self.build_rule()
-        poll_interval = duration_seconds(self.poll_interval, "poll_interval")
+        checked = self.checked_arguments()
+        rule = self.build_rule()
         account = self.resolve_ad_account_id()
-        audience = self._get_or_create(account, name, description, rule)
+        audience = self._get_or_create(account, checked["name"], checked["description"], rule)
         self.push_link(context, account, audience)
-        if self.wait_for_ready and not check_audience_status(
-            audience, DEFAULT_SUCCESS_STATUSES, DEFAULT_FAILURE_STATUSES
-        ):
-            if self.deferrable:
-                self._defer_until_ready(account, audience, poll_interval)  # execute_complete follows
-            else:
-                audience = self._poll_until_ready(account, audience, poll_interval)
+        if self.wait_for_ready:
+            audience = self._wait_until_ready(account, audience, checked["poll_interval"], checked["timeout"])
         return self.push_audience(context, audience)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
@@ -218,39 +218,28 @@ class PinterestCreateAudienceOperator(_AudienceOperator):
             self.log.info("Reusing Pinterest %s, status %s.", describe(existing), existing.get("status"))
         return existing
 
-    def _defer_until_ready(self, account: str, audience: Mapping[str, Any], poll_interval: float) -> None:
-        from airflow_provider_pinterest_audiences.triggers.audience import PinterestAudienceTrigger
-
-        trigger = PinterestAudienceTrigger(
-            pinterest_conn_id=self.pinterest_conn_id,
-            ad_account_id=account,
-            audience_id=str(audience["id"]),
-            poll_interval=poll_interval,
-            end_time=time.time() + self.timeout,
-        )
-        self.defer(
-            trigger=trigger,
-            method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout) + DEFERRAL_BACKSTOP_GRACE,
-        )
-
-    def _poll_until_ready(
-        self, account: str, audience: dict[str, Any], poll_interval: float
+    def _wait_until_ready(
+        self, account: str, audience: dict[str, Any], poll_interval: float, timeout: float
     ) -> dict[str, Any]:
-        deadline = time.monotonic() + self.timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AirflowSensorTimeout(
-                    f"Pinterest {describe(audience)} was still {audience.get('status')} after "
-                    f"{timedelta(seconds=self.timeout)}. Audiences are typically ready within 48 hours, "
-                    "sometimes 72: raise the timeout, or check it in Ads Manager."
-                )
-            time.sleep(min(poll_interval, remaining))
-            audience = self.hook.get_audience(account, str(audience["id"]))
-            if check_audience_status(audience, DEFAULT_SUCCESS_STATUSES, DEFAULT_FAILURE_STATUSES):
-                self.log.info("Pinterest %s is READY.", describe(audience))
-                return audience
+        """``audience`` once READY: waited for here, or in the triggerer (``execute_complete`` follows)."""
+        wait = AudienceWait(WaitTarget("audience", str(audience["id"])), end_time=time.time() + timeout)
+        if wait.observe(audience):
+            return audience
+        if self.deferrable:
+            from airflow_provider_pinterest_audiences.triggers.audience import PinterestAudienceTrigger
+
+            trigger = PinterestAudienceTrigger.for_wait(
+                wait,
+                pinterest_conn_id=self.pinterest_conn_id,
+                ad_account_id=account,
+                poll_interval=poll_interval,
+            )
+            self.defer(trigger=trigger, method_name="execute_complete", timeout=deferral_timeout(timeout))
+        ready = wait_until_done(
+            wait, lambda: self.hook.get_audience(account, wait.target.object_id), poll_interval
+        )
+        self.log.info("Pinterest %s is READY.", describe(ready))
+        return ready
 
 
 def _changed_fields(
@@ -278,8 +267,9 @@ class PinterestCreateCustomerListAudienceOperator(PinterestCreateAudienceOperato
     template_fields = (*_COMMON_CREATE_FIELDS, *templated_rule_fields)
 
     def __init__(self, *, customer_list_id: str, **kwargs: Any) -> None:
-        self.customer_list_id = customer_list_id
         super().__init__(audience_type="CUSTOMER_LIST", rule=None, **kwargs)
+        self.customer_list_id = customer_list_id
+        self.check_literal_arguments()
 
     def build_rule(self) -> dict[str, Any]:
         return customer_list_rule(self.customer_list_id)
@@ -331,6 +321,7 @@ class PinterestCreateVisitorAudienceOperator(PinterestCreateAudienceOperator):
         extra_rule: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        super().__init__(audience_type="VISITOR", rule=None, **kwargs)
         self.visitor_source_id = visitor_source_id
         self.event = event
         self.retention_days = retention_days
@@ -340,7 +331,7 @@ class PinterestCreateVisitorAudienceOperator(PinterestCreateAudienceOperator):
         self.prefill = prefill
         self.event_data = event_data
         self.extra_rule = extra_rule
-        super().__init__(audience_type="VISITOR", rule=None, **kwargs)
+        self.check_literal_arguments()
 
     def build_rule(self) -> dict[str, Any]:
         return visitor_rule(
@@ -390,12 +381,13 @@ class PinterestCreateEngagementAudienceOperator(PinterestCreateAudienceOperator)
         extra_rule: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        super().__init__(audience_type="ENGAGEMENT", rule=None, **kwargs)
         self.engagement_domain = engagement_domain
         self.engagement_type = engagement_type
         self.engager_type = engager_type
         self.retention_days = retention_days
         self.extra_rule = extra_rule
-        super().__init__(audience_type="ENGAGEMENT", rule=None, **kwargs)
+        self.check_literal_arguments()
 
     def build_rule(self) -> dict[str, Any]:
         return engagement_rule(
@@ -428,10 +420,11 @@ class PinterestCreateActalikeAudienceOperator(PinterestCreateAudienceOperator):
         country: str = "US",
         **kwargs: Any,
     ) -> None:
+        super().__init__(audience_type="ACTALIKE", rule=None, **kwargs)
         self.seed_audience_ids = seed_audience_ids
         self.country = country
         self.percentage = percentage
-        super().__init__(audience_type="ACTALIKE", rule=None, **kwargs)
+        self.check_literal_arguments()
 
     def build_rule(self) -> dict[str, Any]:
         return actalike_rule(self.seed_audience_ids, country=self.country, percentage=self.percentage)
@@ -448,6 +441,13 @@ class PinterestUpdateAudienceOperator(_AudienceOperator):
 
     template_fields: Sequence[str] = ("ad_account_id", "audience_id", "name", "rule", "description")
     template_fields_renderers = {"rule": "json"}
+    argument_checks: ClassVar[Mapping[str, ArgumentCheck]] = {
+        **_AudienceOperator.argument_checks,
+        "audience_id": pinterest_id,
+        "name": optional(_audience_name),
+        "rule": optional(string_keyed_mapping),
+        "description": _description,
+    }
 
     def __init__(
         self,
@@ -467,22 +467,12 @@ class PinterestUpdateAudienceOperator(_AudienceOperator):
             raise PinterestInvalidArgumentError(
                 "name", "nothing to update: pass at least one of name, rule or description"
             )
-        if not has_unrendered_template([audience_id, name, rule, description]):
-            self._checked_arguments()
-
-    def _checked_arguments(self) -> tuple[str, dict[str, Any]]:
-        """The audience id and the requested changes, validated (the rule's type is checked later)."""
-        changes: dict[str, Any] = {}
-        if self.name is not None:
-            changes["name"] = _audience_name(self.name)
-        if self.rule is not None:
-            changes["rule"] = string_keyed_mapping(self.rule, "rule")
-        if self.description is not None:
-            changes["description"] = _description(self.description)
-        return pinterest_id(self.audience_id, "audience_id"), changes
+        self.check_literal_arguments()
 
     def execute(self, context: Context) -> str:
-        audience_id, requested = self._checked_arguments()
+        checked = self.checked_arguments()
+        audience_id = checked["audience_id"]
+        requested = {key: checked[key] for key in ("name", "rule", "description") if checked[key] is not None}
         account = self.resolve_ad_account_id()
         current = self.hook.get_audience(account, audience_id)
         if "rule" in requested:
@@ -506,15 +496,18 @@ class PinterestArchiveAudienceOperator(_AudienceOperator):
     """
 
     template_fields: Sequence[str] = ("ad_account_id", "audience_id")
+    argument_checks: ClassVar[Mapping[str, ArgumentCheck]] = {
+        **_AudienceOperator.argument_checks,
+        "audience_id": pinterest_id,
+    }
 
     def __init__(self, *, audience_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.audience_id = audience_id
-        if not has_unrendered_template(audience_id):
-            pinterest_id(audience_id, "audience_id")
+        self.check_literal_arguments()
 
     def execute(self, context: Context) -> str:
-        audience_id = pinterest_id(self.audience_id, "audience_id")
+        audience_id = self.checked_arguments()["audience_id"]
         account = self.resolve_ad_account_id()
         audience = self.hook.get_audience(account, audience_id)
         if audience.get("status") == "ARCHIVED":

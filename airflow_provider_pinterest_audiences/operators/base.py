@@ -1,28 +1,73 @@
-"""``PinterestBaseOperator``: the connection, the hook and the ad-account default every task shares."""
+"""What every task of this provider shares: the connection, the hook, ``hook_params``, the ad account.
+
+``PinterestHookMixin`` holds it for operators and the sensor alike (as Amazon's ``AwsBaseHookMixin``
+does); ``PinterestBaseOperator`` is the operators' base class.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
-from airflow_provider_pinterest_audiences.arguments import literal_ad_account_id
+from airflow_provider_pinterest_audiences import arguments
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.ids import pinterest_id
 
 if TYPE_CHECKING:
+    from airflow_provider_pinterest_audiences.arguments import ArgumentCheck
     from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 
 
-class PinterestBaseOperator(BaseOperator):
-    """What every operator of this provider shares: the connection and the ad account.
+class PinterestHookMixin:
+    """The connection, the hook and the ad-account default of a Pinterest task.
+
+    The task's ``__init__`` assigns ``ad_account_id``, ``pinterest_conn_id`` and ``hook_params`` as
+    given and ends with :meth:`check_literal_arguments`; ``execute`` starts with :meth:`checked_arguments`.
+    Subclasses extend ``argument_checks`` (argument -> check, see ``arguments.py``).
+    """
+
+    ad_account_id: str | None
+    pinterest_conn_id: str
+    hook_params: dict[str, Any]
+    argument_checks: ClassVar[Mapping[str, ArgumentCheck]] = {"ad_account_id": arguments.optional_id}
+
+    @cached_property
+    def hook(self) -> PinterestHook:
+        """The task's hook on ``pinterest_conn_id``, made with ``hook_params``."""
+        from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+
+        return PinterestHook(self.pinterest_conn_id, **self.hook_params)
+
+    def resolve_ad_account_id(self) -> str:
+        """The rendered ``ad_account_id``, else the connection's; an error naming it when neither is set."""
+        account = self.ad_account_id or self.hook.default_ad_account_id
+        if not account:
+            raise PinterestInvalidArgumentError(
+                "ad_account_id",
+                f"not given, and connection {self.pinterest_conn_id!r} has no 'ad_account_id' extra; "
+                "pass ad_account_id= or set the extra",
+            )
+        return pinterest_id(account, "ad_account_id")
+
+    def check_literal_arguments(self) -> None:
+        """Check the arguments set so far that are literal (templates and XComs wait for the run)."""
+        arguments.check_literal_arguments(self, self.argument_checks)
+
+    def checked_arguments(self) -> dict[str, Any]:
+        """The rendered arguments, each through its check: call first in ``execute``."""
+        return arguments.checked_arguments(self, self.argument_checks)
+
+
+class PinterestBaseOperator(PinterestHookMixin, BaseOperator):
+    """Base of this provider's operators.
 
     :param ad_account_id: ad account (templated); empty or ``None`` means the connection's
         ``ad_account_id`` extra.
     :param pinterest_conn_id: Airflow connection of type ``pinterest``.
-    :param hook_params: extra keyword arguments for ``PinterestHook`` (e.g. ``max_retries``).
+    :param hook_params: extra keyword arguments for ``PinterestHook`` (e.g. ``retry_policy``, ``timeout``).
     """
 
     ui_color = "#e60023"
@@ -40,24 +85,4 @@ class PinterestBaseOperator(BaseOperator):
         self.ad_account_id = ad_account_id
         self.pinterest_conn_id = pinterest_conn_id
         self.hook_params = dict(hook_params or {})
-        literal_ad_account_id(ad_account_id)
-
-    @cached_property
-    def hook(self) -> PinterestHook:
-        """The task's hook on ``pinterest_conn_id``, made with ``hook_params``."""
-        from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
-
-        return PinterestHook(self.pinterest_conn_id, **self.hook_params)
-
-    def resolve_ad_account_id(self) -> str:
-        """The rendered ``ad_account_id``, else the connection's; an error naming it when neither is set."""
-        if self.ad_account_id:
-            return pinterest_id(self.ad_account_id, "ad_account_id")
-        default = self.hook.default_ad_account_id
-        if not default:
-            raise PinterestInvalidArgumentError(
-                "ad_account_id",
-                f"not given, and connection {self.pinterest_conn_id!r} has no 'ad_account_id' extra; "
-                "pass ad_account_id= or set the extra",
-            )
-        return pinterest_id(default, "ad_account_id")
+        self.check_literal_arguments()

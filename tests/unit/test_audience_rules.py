@@ -250,6 +250,34 @@ ERRORS: list[tuple[Callable[[], Any], str]] = [
     (lambda: actalike_rule(["1"], percentage=0), "'percentage': expected an integer from 1 to 10, got 0"),
     (lambda: actalike_rule(["1"], percentage=11), "'percentage': expected an integer from 1 to 10, got 11"),
     (lambda: actalike_rule(["1"], percentage=None), "'percentage': is required for ACTALIKE audiences"),
+    # numbers and ids in other scripts' digits, and things that are not integers at all
+    (lambda: actalike_rule(["1"], percentage="²"), "'percentage': expected an integer from 1 to 10, got '²'"),
+    (lambda: actalike_rule(["1"], percentage="٥"), "'percentage': expected an integer from 1 to 10, got '٥'"),
+    (
+        lambda: actalike_rule(["1"], percentage=True),
+        "'percentage': expected an integer from 1 to 10, got True",
+    ),
+    (
+        lambda: actalike_rule(["1"], percentage=float("nan")),
+        "'percentage': expected an integer from 1 to 10, got nan",
+    ),
+    (lambda: actalike_rule(["1"], percentage=5.0), "'percentage': expected an integer from 1 to 10, got 5.0"),
+    (
+        lambda: actalike_rule(["1"], percentage="five"),
+        "'percentage': expected an integer from 1 to 10, got 'five'",
+    ),
+    (
+        lambda: actalike_rule(["١٢٣"], percentage=5),
+        "'seed_audience_ids': expected a numeric id of 1-18 digits, got '١٢٣'",
+    ),
+    (
+        lambda: customer_list_rule("１２３"),
+        "'customer_list_id': expected a numeric id of 1-18 digits, got '１２３'",
+    ),
+    (
+        lambda: visitor_rule("1", retention_days="٣٠"),
+        "'retention_days': expected an integer from 1 to 540, got '٣٠'",
+    ),
     # general form
     (
         lambda: creatable_audience_type("LOOKALIKE"),

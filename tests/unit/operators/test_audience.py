@@ -150,6 +150,24 @@ PARSE_ERRORS: list[tuple[Callable[[], Any], str]] = [
         "'audience_id': expected a numeric id of 1-18 digits, got 'abc'",
     ),
     (
+        lambda: PinterestArchiveAudienceOperator(task_id="t", audience_id="١٢٣"),
+        "'audience_id': expected a numeric id of 1-18 digits, got '١٢٣'",
+    ),
+    (
+        lambda: customer_list_audience(ad_account_id="５４９"),
+        "'ad_account_id': expected a numeric id of 1-18 digits, got '５４９'",
+    ),
+    (
+        lambda: PinterestCreateActalikeAudienceOperator(
+            task_id="t", name="n", seed_audience_ids=["1"], percentage="²"
+        ),
+        "'percentage': expected an integer from 1 to 10, got '²'",
+    ),
+    (
+        lambda: PinterestUpdateAudienceOperator(task_id="t", audience_id="{{ params.id }}", name=" "),
+        "'name': expected a non-empty string, got ' '",
+    ),
+    (
         lambda: PinterestUpdateAdGroupAudiencesOperator(
             task_id="t", ad_group_ids="1", include=["2"], mode="merge"
         ),
@@ -292,9 +310,24 @@ def test_wait_options_default_to_72_hours_every_15_minutes_not_deferred() -> Non
     operator = customer_list_audience()
 
     assert (operator.wait_for_ready, operator.deferrable) == (False, False)
-    assert (operator.poll_interval, operator.timeout) == (900.0, 72 * 3600.0)
-    assert customer_list_audience(poll_interval=timedelta(minutes=1)).poll_interval == 60.0
-    assert customer_list_audience(poll_interval="{{ params.poll }}").poll_interval == "{{ params.poll }}"
+    assert (operator.poll_interval, operator.timeout) == (timedelta(minutes=15), timedelta(hours=72))
+    checked = operator.checked_arguments()
+    assert (checked["poll_interval"], checked["timeout"]) == (900.0, 72 * 3600.0)
+    assert (
+        customer_list_audience(poll_interval=timedelta(minutes=1)).checked_arguments()["poll_interval"]
+        == 60.0
+    )
+
+
+def test_typed_subclasses_check_their_rule_at_parse_time_after_super_init() -> None:
+    with pytest.raises(PinterestInvalidArgumentError, match="'event_data': needs an event"):
+        PinterestCreateVisitorAudienceOperator(
+            task_id="t", name="n", visitor_source_id="1", event_data={"currency": "USD"}
+        )
+    with pytest.raises(PinterestInvalidArgumentError, match="'extra_rule.retention_days': is set by"):
+        PinterestCreateVisitorAudienceOperator(
+            task_id="t", name="n", visitor_source_id="1", retention_days=5, extra_rule={"retention_days": 9}
+        )
 
 
 @pytest.mark.parametrize(
