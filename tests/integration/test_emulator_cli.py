@@ -39,6 +39,8 @@ def test_settings_read_every_kind_of_field_from_the_environment() -> None:
             "PINTEREST_EMULATOR_ACCESS_TOKEN_MAX_REQUESTS": "10",
             "PINTEREST_EMULATOR_ACCESS_TOKEN_TTL_SECONDS": "none",
             "PINTEREST_EMULATOR_AD_ACCOUNT_ID": "42",
+            "PINTEREST_EMULATOR_AD_ACCOUNT_IDS": "7, 8,",
+            "PINTEREST_EMULATOR_STRICT_FIELDS": "yes",
             "UNRELATED": "1",
         },
         latency_ms=5,
@@ -50,6 +52,7 @@ def test_settings_read_every_kind_of_field_from_the_environment() -> None:
     )
     assert (settings.access_token_max_requests, settings.access_token_ttl_seconds) == (10, None)
     assert (settings.ad_account_id, settings.latency_ms) == ("42", 5)
+    assert (settings.declared_ad_accounts, settings.strict_fields) == (("42", "7", "8"), True)
 
 
 @pytest.mark.parametrize(
@@ -59,6 +62,7 @@ def test_settings_read_every_kind_of_field_from_the_environment() -> None:
         ({"PINTEREST_EMULATOR_STORE_RECORDS": "perhaps"}, "store_records"),
         ({"PINTEREST_EMULATOR_MATCH_RATE": "1.5"}, "match_rate"),
         ({"PINTEREST_EMULATOR_AD_ACCOUNT_ID": "act_1"}, "ad_account_id"),
+        ({"PINTEREST_EMULATOR_AD_ACCOUNT_IDS": "1,act_2"}, "ad_account_ids"),
     ],
 )
 def test_bad_settings_are_rejected_by_name(env: dict[str, str], message: str) -> None:
@@ -77,6 +81,8 @@ def test_every_setting_has_a_cli_flag() -> None:
         4,
         None,
     )
+    args = parser.parse_args(["--ad-account-ids", "1,2", "--strict-fields"])
+    assert (args.ad_account_ids, args.strict_fields) == (("1", "2"), True)
 
 
 def test_in_process_server_reports_urls_and_connection() -> None:
