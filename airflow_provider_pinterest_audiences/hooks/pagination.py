@@ -28,7 +28,9 @@ class Bookmarks:
         if not bookmark:
             return None
         if not isinstance(bookmark, str):
-            raise self._error(f"page {self.pages} has a {type(bookmark).__name__} bookmark, not a string")
+            raise self._error(
+                f"page {self.pages} has a bookmark of type {type(bookmark).__name__}, not a string"
+            )
         if bookmark in self._seen:
             raise self._error(
                 f"page {self.pages} returned the bookmark page {self._seen[bookmark]} already returned; "

@@ -39,7 +39,7 @@ from airflow_provider_pinterest_audiences.hooks.call_flow import (
 )
 from airflow_provider_pinterest_audiences.hooks.connection_config import PinterestConnectionConfig
 from airflow_provider_pinterest_audiences.hooks.oauth import PROCESS_TOKENS, TokenGrant, TokenStore
-from airflow_provider_pinterest_audiences.hooks.pagination import PAGE_SIZE, Bookmarks
+from airflow_provider_pinterest_audiences.hooks.pagination import MAX_PAGES, PAGE_SIZE, Bookmarks
 from airflow_provider_pinterest_audiences.hooks.replies import Reply
 from airflow_provider_pinterest_audiences.hooks.request_body import encode_json_body
 from airflow_provider_pinterest_audiences.hooks.retry_policy import RetryPolicy
@@ -203,6 +203,9 @@ class PinterestHook(_PinterestHookBase):
     :param timeout: (connect, read) timeouts in seconds.
     """
 
+    #: Pages one listing may take before it stops with an error (a loop in the API's bookmarks).
+    max_pages = MAX_PAGES
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._session: requests.Session | None = None
@@ -348,7 +351,7 @@ class PinterestHook(_PinterestHookBase):
     def _paginate(self, operation: str, path: str, params: Mapping[str, Any] | None = None) -> Iterator[JSON]:
         """Every item of a listing; stops with an error on a repeated bookmark or past ``MAX_PAGES``."""
         query: dict[str, Any] = {**(params or {}), "page_size": PAGE_SIZE}
-        bookmarks = Bookmarks(operation)
+        bookmarks = Bookmarks(operation, self.max_pages)
         while True:
             page = self._call(operation, "GET", path, params=query)
             yield from page.get("items") or []

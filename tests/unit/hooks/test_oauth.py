@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import httpx
@@ -11,12 +13,20 @@ import pytest
 import responses
 import respx
 
+import airflow_provider_pinterest_audiences
 from airflow_provider_pinterest_audiences.exceptions import PinterestApiError, PinterestTokenStorageError
 from airflow_provider_pinterest_audiences.hooks import call_flow
-from airflow_provider_pinterest_audiences.hooks.call_flow import SAVE_RETRY_WAITS
+from airflow_provider_pinterest_audiences.hooks.call_flow import RACE_REREAD_WAITS, SAVE_RETRY_WAITS
 from airflow_provider_pinterest_audiences.hooks.oauth import TokenGrant, TokenStore
 from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestAsyncHook, PinterestHook
-from tests.conftest import ACCESS_TOKEN, AD_ACCOUNT_ID, MOCK_BASE_URL, REFRESH_TOKEN, connection_json
+from tests.conftest import (
+    ACCESS_TOKEN,
+    AD_ACCOUNT_ID,
+    CLIENT_SECRET,
+    MOCK_BASE_URL,
+    REFRESH_TOKEN,
+    connection_json,
+)
 
 AUDIENCE_URL = f"{MOCK_BASE_URL}/ad_accounts/{AD_ACCOUNT_ID}/audiences/42"
 TOKEN_URL = f"{MOCK_BASE_URL}/oauth/token"
@@ -312,3 +322,205 @@ def test_hooks_of_one_process_refresh_once_and_share_the_grant(pinterest_conn: N
     assert responses.calls[-1].request.headers["Authorization"] == "Bearer access-10"
     assert PinterestHook().get_audience(AD_ACCOUNT_ID, "42") == {"id": "42"}  # a new hook starts fresh
     assert responses.calls[-1].request.headers["Authorization"] == "Bearer access-10"
+
+
+# -- every credential is registered with the secret masker, however obtained ---------------------------
+
+
+@pytest.fixture
+def masked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    from airflow_provider_pinterest_audiences.hooks import pinterest
+
+    registered: list[str] = []
+    monkeypatch.setattr(pinterest, "mask_secret", registered.append)
+    return registered
+
+
+def _basic_credential() -> str:
+    return base64.b64encode(f"1234567:{CLIENT_SECRET}".encode()).decode()
+
+
+@responses.activate
+def test_the_sync_hook_masks_the_basic_credential_stored_tokens_and_new_ones_before_storing_them(
+    variables: FakeVariables, masked: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stored = TokenGrant("access-s", "refresh-s", expires_at=time.time() - 1, issued_at=time.time() - 100)
+    variables.values[VARIABLE] = stored.to_json()
+    masked_when_written: list[set[str]] = []
+    real_set = variables.set
+
+    def set_after_checking(key: str, value: str) -> None:
+        masked_when_written.append(set(masked))
+        real_set(key, value)
+
+    monkeypatch.setattr(variables, "set", set_after_checking)
+    responses.get(AUDIENCE_URL, status=401, json=UNAUTHORIZED)
+    responses.post(TOKEN_URL, json=_grant_body("access-new", "refresh-new"))
+    responses.get(AUDIENCE_URL, json={"id": "42"})
+
+    PinterestHook().get_audience(AD_ACCOUNT_ID, "42")
+
+    assert {_basic_credential(), "access-s", "refresh-s", "access-new", "refresh-new"} <= set(masked)
+    assert {"access-new", "refresh-new"} <= masked_when_written[0]
+
+
+async def test_the_async_hook_masks_the_basic_credential_stored_tokens_and_new_ones(
+    variables: FakeVariables, masked: list[str]
+) -> None:
+    stored = TokenGrant("access-s", "refresh-s", expires_at=time.time() - 1, issued_at=time.time() - 100)
+    variables.values[VARIABLE] = stored.to_json()
+    with respx.mock(assert_all_called=False) as mock:
+        mock.get(AUDIENCE_URL).mock(
+            side_effect=[httpx.Response(401, json=UNAUTHORIZED), httpx.Response(200, json={"id": "42"})]
+        )
+        mock.post(TOKEN_URL).mock(return_value=httpx.Response(200, json=_grant_body("access-n", "refresh-n")))
+        async with PinterestAsyncHook() as hook:
+            await hook.get_audience(AD_ACCOUNT_ID, "42")
+
+    assert {_basic_credential(), "access-s", "refresh-s", "access-n", "refresh-n"} <= set(masked)
+
+
+# -- a rotated token that cannot be stored ------------------------------------------------------------
+
+
+class FlakyWrites:
+    """Variable.set failing its first ``failures`` calls, as a database that is briefly unavailable."""
+
+    def __init__(self, variables: FakeVariables, failures: int) -> None:
+        self.variables, self.failures, self.calls = variables, failures, 0
+        self.real_set = variables.set
+
+    def __call__(self, key: str, value: str) -> None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ConnectionError(f"database unavailable while writing {value}")
+        self.real_set(key, value)
+
+
+@responses.activate
+def test_a_failed_write_of_the_rotated_pair_is_retried(
+    variables: FakeVariables, monkeypatch: pytest.MonkeyPatch, recorded_sleeps: list[float]
+) -> None:
+    monkeypatch.setattr(variables, "set", FlakyWrites(variables, failures=2))
+    responses.get(AUDIENCE_URL, status=401, json=UNAUTHORIZED)
+    responses.post(TOKEN_URL, json=_grant_body("access-11", "refresh-11"))
+    responses.get(AUDIENCE_URL, json={"id": "42"})
+
+    assert PinterestHook().get_audience(AD_ACCOUNT_ID, "42") == {"id": "42"}
+
+    assert _stored(variables).refresh_token == "refresh-11"
+    assert recorded_sleeps == list(SAVE_RETRY_WAITS[:2])
+
+
+@responses.activate
+def test_a_rotated_pair_that_cannot_be_stored_fails_the_task_but_serves_it_until_then(
+    variables: FakeVariables, monkeypatch: pytest.MonkeyPatch, recorded_sleeps: list[float]
+) -> None:
+    writes = FlakyWrites(variables, failures=100)
+    monkeypatch.setattr(variables, "set", writes)
+    responses.get(AUDIENCE_URL, status=401, json=UNAUTHORIZED)
+    responses.post(TOKEN_URL, json=_grant_body("access-12", "refresh-12"))
+    responses.get(AUDIENCE_URL, json={"id": "42"})
+
+    with pytest.raises(PinterestTokenStorageError) as raised:
+        PinterestHook().get_audience(AD_ACCOUNT_ID, "42")
+
+    message = str(raised.value)
+    assert f"writing the new one to Variable {VARIABLE!r} failed 4 times (ConnectionError)" in message
+    assert "may need re-authorising" in message and "stopped working at this refresh" in message
+    assert "refresh-12" not in message and "access-12" not in message and "delete" not in message.lower()
+    assert writes.calls == 4 and recorded_sleeps == list(SAVE_RETRY_WAITS)
+    # Another hook of the task (an upload thread) keeps working with the new pair, without refreshing.
+    assert PinterestHook().get_audience(AD_ACCOUNT_ID, "42") == {"id": "42"}
+    assert responses.calls[-1].request.headers["Authorization"] == "Bearer access-12"
+    assert [c.request.method for c in responses.calls].count("POST") == 1
+
+
+@responses.activate
+def test_an_unrotated_pair_that_cannot_be_stored_only_warns(
+    variables: FakeVariables,
+    monkeypatch: pytest.MonkeyPatch,
+    recorded_sleeps: list[float],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(variables, "set", FlakyWrites(variables, failures=100))
+    responses.get(AUDIENCE_URL, status=401, json=UNAUTHORIZED)
+    responses.post(TOKEN_URL, json=_grant_body("access-13", REFRESH_TOKEN))
+    responses.get(AUDIENCE_URL, json={"id": "42"})
+
+    assert PinterestHook().get_audience(AD_ACCOUNT_ID, "42") == {"id": "42"}
+    assert "the refresh token did not change" in caplog.text
+
+
+# -- the loser of a refresh race waits for the winner's write ------------------------------------------
+
+
+@responses.activate
+def test_the_loser_of_a_race_waits_for_a_slow_winner_to_store_its_pair(
+    variables: FakeVariables, monkeypatch: pytest.MonkeyPatch, recorded_sleeps: list[float]
+) -> None:
+    from airflow_provider_pinterest_audiences.hooks import pinterest
+
+    winner = TokenGrant("access-w", "refresh-w", expires_at=time.time() + 3600, issued_at=time.time())
+
+    def winner_stores_during_the_second_wait(seconds: float) -> None:
+        recorded_sleeps.append(seconds)
+        if len(recorded_sleeps) == 2:
+            variables.values[VARIABLE] = winner.to_json()
+
+    monkeypatch.setattr(pinterest, "_sleep", winner_stores_during_the_second_wait)
+    responses.get(AUDIENCE_URL, status=401, json=UNAUTHORIZED)
+    responses.post(TOKEN_URL, status=400, json={"code": 1104, "message": "Invalid refresh token"})
+    responses.get(AUDIENCE_URL, json={"id": "42"})
+
+    assert PinterestHook().get_audience(AD_ACCOUNT_ID, "42") == {"id": "42"}
+
+    assert recorded_sleeps == [w for w in RACE_REREAD_WAITS if w][:2]
+    assert responses.calls[-1].request.headers["Authorization"] == "Bearer access-w"
+    assert [c.request.method for c in responses.calls] == ["GET", "POST", "GET"]
+
+
+@responses.activate
+def test_a_rejected_token_with_no_winner_tries_the_connection_token_then_fails_without_advising_deletion(
+    variables: FakeVariables, recorded_sleeps: list[float]
+) -> None:
+    stored = TokenGrant("access-old", "refresh-old", expires_at=time.time() - 1, issued_at=time.time() - 9)
+    variables.values[VARIABLE] = stored.to_json()
+    responses.get(AUDIENCE_URL, status=401, json=UNAUTHORIZED)
+    responses.post(TOKEN_URL, status=400, json={"code": 1104, "message": "Invalid refresh token"})
+
+    with pytest.raises(PinterestApiError) as raised:
+        PinterestHook().get_audience(AD_ACCOUNT_ID, "42")
+
+    sent = [parse_qs(c.request.body)["refresh_token"] for c in responses.calls if c.request.method == "POST"]
+    assert sent == [["refresh-old"], [REFRESH_TOKEN]]
+    assert recorded_sleeps == [w for w in RACE_REREAD_WAITS if w]
+    message = str(raised.value)
+    assert "Re-authorise" in message and f"within {sum(RACE_REREAD_WAITS):g} s" in message
+    assert "delete" not in message.lower()
+    assert variables.values[VARIABLE] == stored.to_json()  # the Variable is left as it was
+
+
+@responses.activate
+def test_a_reauthorised_connection_token_repairs_the_chain_without_touching_the_variable_by_hand(
+    variables: FakeVariables, recorded_sleeps: list[float]
+) -> None:
+    stored = TokenGrant("access-old", "refresh-old", expires_at=time.time() - 1, issued_at=time.time() - 9)
+    variables.values[VARIABLE] = stored.to_json()
+    responses.get(AUDIENCE_URL, status=401, json=UNAUTHORIZED)
+    responses.post(TOKEN_URL, status=400, json={"code": 1104, "message": "Invalid refresh token"})
+    responses.post(TOKEN_URL, json=_grant_body("access-14", "refresh-14"))
+    responses.get(AUDIENCE_URL, json={"id": "42"})
+
+    assert PinterestHook().get_audience(AD_ACCOUNT_ID, "42") == {"id": "42"}
+    assert _stored(variables).refresh_token == "refresh-14"
+
+
+def test_no_message_in_the_package_advises_deleting_the_variable() -> None:
+    root = Path(airflow_provider_pinterest_audiences.__file__).parent
+    advice = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "delete the variable" in path.read_text().lower()
+    ]
+    assert advice == []
