@@ -7,10 +7,10 @@ The operator only checks its arguments, builds an ``UploadPlan`` and pushes the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_pinterest_audiences.arguments import has_unrendered_template
+from airflow_provider_pinterest_audiences.arguments import ArgumentCheck, optional
 from airflow_provider_pinterest_audiences.customer_lists.batches import (
     DEFAULT_MAX_RECORDS_PER_REQUEST,
     DEFAULT_MAX_REQUEST_BYTES,
@@ -38,30 +38,21 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 
-def _customer_list_name(value: Any) -> str:
+def _customer_list_name(value: Any, argument: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise PinterestInvalidArgumentError("customer_list_name", f"expected a non-empty name, got {value!r}")
+        raise PinterestInvalidArgumentError(argument, f"expected a non-empty name, got {value!r}")
     return value
 
 
-def _state_path(value: Any) -> Any:
+def _state_path(value: Any, argument: str) -> Any:
     text = str(value).strip()
     if not text or text == "None":
         raise PinterestInvalidArgumentError(
-            "state_path",
+            argument,
             f"rendered as {text!r}: give a path or URI for the mirror snapshot, "
             "e.g. s3://bucket/pinterest/newsletter.snapshot",
         )
     return value
-
-
-# One validator per templated argument: run on literal values when the DAG is parsed, and on the rendered
-# values when the task runs (before any API call).
-_VALIDATORS: dict[str, Callable[[Any], Any]] = {
-    "customer_list_name": _customer_list_name,
-    "customer_list_id": lambda value: pinterest_id(value, "customer_list_id"),
-    "state_path": _state_path,
-}
 
 
 class PinterestUploadCustomerListOperator(PinterestBaseOperator):
@@ -127,6 +118,12 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
         "state_path",
     )
     template_fields_renderers = {"sql": "sql"}
+    argument_checks: ClassVar[Mapping[str, ArgumentCheck]] = {
+        **PinterestBaseOperator.argument_checks,
+        "customer_list_name": optional(_customer_list_name),
+        "customer_list_id": optional(pinterest_id),
+        "state_path": optional(_state_path),
+    }
     ui_color = "#fde4e6"
     ui_fgcolor = "#000000"
 
@@ -171,10 +168,7 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
         self.hashing_processes = hashing_processes
         self.max_concurrent_requests = max_concurrent_requests
         self._check_arguments()
-        for argument, validate in _VALIDATORS.items():
-            value = getattr(self, argument)
-            if value is not None and not has_unrendered_template(value):
-                validate(value)
+        self.check_literal_arguments()
 
     def _check_arguments(self) -> None:
         """Every check that needs no rendered template: bad DAGs fail at parse time."""
@@ -237,11 +231,7 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
 
     def upload_plan(self) -> UploadPlan:
         """The rendered arguments, checked, as the upload engine takes them (no API call)."""
-        checked = {
-            argument: validate(getattr(self, argument))
-            for argument, validate in _VALIDATORS.items()
-            if getattr(self, argument) is not None
-        }
+        checked = self.checked_arguments()
         source = CustomerSource(
             source=self.source,
             sql=self.sql,
@@ -252,7 +242,7 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
             encoding=self.encoding,
         )
         return UploadPlan(
-            ad_account_id=self.resolve_ad_account_id(),
+            ad_account_id=checked["ad_account_id"] or self.resolve_ad_account_id(),
             source=source,
             list_type=self.list_type,
             mode=self.mode,
