@@ -36,6 +36,7 @@ from airflow_provider_pinterest_audiences.triggers.audience import PinterestAudi
 from tests.integration.emulator_api import ACCOUNT, control
 
 TAG_ID = "2613484614072"
+OTHER_ACCOUNT = "120123456789"
 FAST_POLL = 0.05
 
 
@@ -55,6 +56,7 @@ def server() -> Iterator[EmulatorServer]:
         audience_initializing_seconds=0.1,
         audience_processing_seconds=0.2,
         customer_list_processing_seconds=0.1,
+        ad_account_ids=(OTHER_ACCOUNT,),
     )
     with EmulatorServer(settings) as running, pytest.MonkeyPatch.context() as patch:
         patch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", running.connection_json())
@@ -195,7 +197,7 @@ def test_same_name_of_another_type_or_archived_is_not_reused(server: EmulatorSer
 
 
 def test_explicit_ad_account_overrides_the_connection_default(server: EmulatorServer) -> None:
-    other = "120123456789"
+    other = OTHER_ACCOUNT
     operator = PinterestCreateVisitorAudienceOperator(
         task_id="v", ad_account_id=other, name="Other account visitors", visitor_source_id=TAG_ID
     )
@@ -347,7 +349,9 @@ def test_wait_for_ready_times_out_with_the_last_status(server: EmulatorServer) -
     operator.timeout = 0.3
 
     started = time.monotonic()
-    with pytest.raises(AirflowSensorTimeout, match=r"was still PROCESSING after 0:00:00\.3"):
+    with pytest.raises(
+        AirflowSensorTimeout, match=r"^Timed out at .*: Pinterest audience .* was still PROCESSING\. "
+    ):
         run(operator)
     assert time.monotonic() - started < 2
 

@@ -252,7 +252,10 @@ ERRORS: list[tuple[Callable[[], Any], str]] = [
     (lambda: actalike_rule(["1"], percentage=None), "'percentage': is required for ACTALIKE audiences"),
     # numbers and ids in other scripts' digits, and things that are not integers at all
     (lambda: actalike_rule(["1"], percentage="²"), "'percentage': expected an integer from 1 to 10, got '²'"),
-    (lambda: actalike_rule(["1"], percentage="٥"), "'percentage': expected an integer from 1 to 10, got '٥'"),
+    (
+        lambda: actalike_rule(["1"], percentage="\u0665"),
+        "'percentage': expected an integer from 1 to 10, got '\u0665'",
+    ),
     (
         lambda: actalike_rule(["1"], percentage=True),
         "'percentage': expected an integer from 1 to 10, got True",
@@ -271,8 +274,8 @@ ERRORS: list[tuple[Callable[[], Any], str]] = [
         "'seed_audience_ids': expected a numeric id of 1-18 digits, got '١٢٣'",
     ),
     (
-        lambda: customer_list_rule("１２３"),
-        "'customer_list_id': expected a numeric id of 1-18 digits, got '１２３'",
+        lambda: customer_list_rule("\uff11\uff12\uff13"),
+        "'customer_list_id': expected a numeric id of 1-18 digits, got '\uff11\uff12\uff13'",
     ),
     (
         lambda: visitor_rule("1", retention_days="٣٠"),

@@ -1,8 +1,11 @@
-"""Status rules shared by the sensor, the trigger and the create operators."""
+"""The wait rules shared by the sensor, the trigger and the create operators, and the sync wait loop."""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,15 +14,23 @@ from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 from airflow_provider_pinterest_audiences.audience_wait import (
     DEFAULT_FAILURE_STATUSES,
     DEFAULT_SUCCESS_STATUSES,
+    AudienceWait,
     PinterestAudienceFailedError,
     WaitTarget,
     audience_from_event,
     check_audience_status,
+    deferral_timeout,
+    poll_once,
     status_rules,
     wait_event,
     wait_target,
+    wait_until_done,
 )
-from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.exceptions import (
+    PinterestApiError,
+    PinterestError,
+    PinterestInvalidArgumentError,
+)
 
 
 def audience(status: Any, size: int = 0) -> dict[str, Any]:
@@ -172,3 +183,110 @@ def test_timeout_event_raises_a_sensor_timeout() -> None:
 def test_error_and_malformed_events_raise_a_pinterest_error(event: dict[str, Any]) -> None:
     with pytest.raises(PinterestError, match="HTTP 404"):
         audience_from_event(event)
+
+
+# -- one wait: AudienceWait, poll_once, wait_until_done ------------------------------------------
+
+
+class Clock:
+    """``time.time`` for the wait rules; ``sleep`` advances it and records the sleeps."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(time, "time", clock.time)
+    return clock
+
+
+def unavailable(status_code: int | None = 503) -> PinterestApiError:
+    return PinterestApiError("audiences/get", status_code, None, "try later", transient=True)
+
+
+def reads(*answers: Any) -> Callable[[], dict[str, Any]]:
+    """A fetch answering ``answers`` in turn (exceptions are raised), the last one forever."""
+    queue = list(answers)
+
+    def fetch() -> dict[str, Any]:
+        answer = queue.pop(0) if len(queue) > 1 else queue[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return dict(answer)
+
+    return fetch
+
+
+def test_transient_failures_wait_for_the_next_poll_and_other_errors_end_the_wait(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    wait = AudienceWait(WaitTarget("audience", "1"))
+    caplog.set_level(logging.WARNING)
+
+    assert poll_once(wait, reads(audience("PROCESSING"))) is False
+    assert poll_once(wait, reads(unavailable())) is False
+    assert wait.last == audience("PROCESSING")  # the last object read is kept
+    assert "trying again at the next poll" in caplog.text
+    with pytest.raises(PinterestApiError, match="HTTP 404"):
+        poll_once(wait, reads(PinterestApiError("audiences/get", 404, 2, "not found")))
+    assert poll_once(wait, reads(audience("READY", 300))) is True
+    assert wait.last == audience("READY", 300)
+
+
+def test_wait_until_done_polls_after_each_interval_through_outages(clock: Clock) -> None:
+    wait = AudienceWait(WaitTarget("audience", "1"), end_time=clock.now + 3600)
+    fetch = reads(audience("PROCESSING"), unavailable(), unavailable(None), audience("READY", 900))
+
+    assert wait_until_done(wait, fetch, 60, sleep=clock.sleep) == audience("READY", 900)
+    assert clock.sleeps == [60, 60, 60, 60]
+
+
+def test_wait_until_done_raises_failure_statuses_with_advice(clock: Clock) -> None:
+    wait = AudienceWait(WaitTarget("audience", "1"), end_time=clock.now + 3600)
+
+    with pytest.raises(PinterestAudienceFailedError, match="is TOO_SMALL: fewer than 100"):
+        wait_until_done(wait, reads(audience("PROCESSING"), audience("TOO_SMALL", 3)), 60, sleep=clock.sleep)
+
+
+def test_wait_until_done_times_out_at_the_end_time_with_the_one_message(clock: Clock) -> None:
+    wait = AudienceWait(WaitTarget("audience", "1"), end_time=clock.now + 150)
+    wait.observe(audience("PROCESSING", 12))
+
+    with pytest.raises(AirflowSensorTimeout) as error:
+        wait_until_done(wait, reads(audience("UPDATING", 40)), 60, sleep=clock.sleep)
+
+    assert clock.sleeps == [60, 60, 30]  # never sleeps past the end time
+    assert str(error.value) == (
+        "Timed out at 2027-01-15T08:02:30+00:00: Pinterest audience 2542620905475 'Buyers' (size 40) "
+        "was still UPDATING. Audiences are typically ready within 48 hours, sometimes 72: raise the "
+        "timeout, or check it in Ads Manager."
+    )
+
+
+def test_timeout_message_before_any_read_names_the_target(clock: Clock) -> None:
+    wait = AudienceWait(WaitTarget("customer_list", "77"), end_time=clock.now)
+
+    assert wait.timed_out()
+    assert "Pinterest customer list 77 had not been read yet." in wait.timeout_message()
+
+
+def test_without_an_end_time_the_wait_never_times_out(clock: Clock) -> None:
+    wait = AudienceWait(WaitTarget("audience", "1"))
+    clock.now += 10**9
+
+    assert not wait.timed_out()
+    assert wait.sleep_seconds(900) == 900
+
+
+def test_the_deferral_backstop_fires_a_minute_after_the_triggers_own_timeout() -> None:
+    assert deferral_timeout(600) == timedelta(minutes=11)

@@ -16,7 +16,8 @@ import pytest
 from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_pinterest_audiences.arguments import has_unrendered_template
-from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.exceptions import PinterestApiError, PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 from airflow_provider_pinterest_audiences.operators.ad_group import (
     PinterestUpdateAdGroupAudiencesOperator,
     merged_targeting,
@@ -154,8 +155,8 @@ PARSE_ERRORS: list[tuple[Callable[[], Any], str]] = [
         "'audience_id': expected a numeric id of 1-18 digits, got '١٢٣'",
     ),
     (
-        lambda: customer_list_audience(ad_account_id="５４９"),
-        "'ad_account_id': expected a numeric id of 1-18 digits, got '５４９'",
+        lambda: customer_list_audience(ad_account_id="\uff15\uff14\uff19"),
+        "'ad_account_id': expected a numeric id of 1-18 digits, got '\uff15\uff14\uff19'",
     ),
     (
         lambda: PinterestCreateActalikeAudienceOperator(
@@ -324,7 +325,7 @@ def test_typed_subclasses_check_their_rule_at_parse_time_after_super_init() -> N
         PinterestCreateVisitorAudienceOperator(
             task_id="t", name="n", visitor_source_id="1", event_data={"currency": "USD"}
         )
-    with pytest.raises(PinterestInvalidArgumentError, match="'extra_rule.retention_days': is set by"):
+    with pytest.raises(PinterestInvalidArgumentError, match=r"'extra_rule\.retention_days': is set by"):
         PinterestCreateVisitorAudienceOperator(
             task_id="t", name="n", visitor_source_id="1", retention_days=5, extra_rule={"retention_days": 9}
         )
@@ -369,3 +370,47 @@ def test_operator_modules_load_no_http_client_or_emulator_at_parse_time() -> Non
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+class FakeTI:
+    def __init__(self) -> None:
+        self.xcoms: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcoms[key] = value
+
+
+@pytest.mark.usefixtures("pinterest_conn")
+def test_wait_for_ready_waits_through_pinterest_being_unavailable_as_the_sensor_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    created = {"id": "7", "name": "Buyers", "type": "audience", "status": "INITIALIZING"}
+    answers: list[Any] = [
+        PinterestApiError("audiences/get", 503, None, "unavailable", transient=True),
+        {**created, "status": "READY", "size": 500},
+    ]
+
+    def get_audience(hook: PinterestHook, account: str, audience_id: str) -> dict[str, Any]:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return dict(answer)
+
+    monkeypatch.setattr(PinterestHook, "find_audience", lambda *args, **kwargs: None)
+    monkeypatch.setattr(PinterestHook, "create_audience", lambda *args, **kwargs: dict(created))
+    monkeypatch.setattr(PinterestHook, "get_audience", get_audience)
+    ti = FakeTI()
+
+    assert customer_list_audience(wait_for_ready=True, poll_interval=0.01).execute({"ti": ti}) == "7"
+    assert ti.xcoms["audience"]["status"] == "READY"
+    assert answers == []
+
+
+def test_a_rendered_percentage_that_is_no_ascii_integer_fails_before_any_call() -> None:
+    operator = PinterestCreateActalikeAudienceOperator(
+        task_id="t", name="n", seed_audience_ids=["1"], percentage="{{ params.percentage }}"
+    )
+    operator.percentage = "²"  # what rendering produced
+
+    with pytest.raises(PinterestInvalidArgumentError, match="'percentage': expected an integer from 1 to 10"):
+        operator.execute({})

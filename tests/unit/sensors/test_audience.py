@@ -18,7 +18,11 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_pinterest_audiences.audience_wait import PinterestAudienceFailedError
-from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.exceptions import (
+    PinterestApiError,
+    PinterestError,
+    PinterestInvalidArgumentError,
+)
 from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 from airflow_provider_pinterest_audiences.sensors.audience import PinterestAudienceSensor
 from airflow_provider_pinterest_audiences.triggers.audience import PinterestAudienceTrigger
@@ -40,16 +44,19 @@ def customer_list(status: str) -> dict[str, Any]:
 
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., list[tuple[str, str, str]]]]:
-    """``reads(obj, ...)``: the hook answers these objects in turn; returns the calls it got."""
+    """``reads(obj, ...)``: the hook answers (or raises) these in turn; returns the calls it got."""
     calls: list[tuple[str, str, str]] = []
 
-    def install(*answers: dict[str, Any]) -> list[tuple[str, str, str]]:
+    def install(*answers: dict[str, Any] | Exception) -> list[tuple[str, str, str]]:
         queue = list(answers)
 
         def answer(method: str) -> Callable[[PinterestHook, str, str], dict[str, Any]]:
             def read(hook: PinterestHook, account: str, object_id: str) -> dict[str, Any]:
                 calls.append((method, account, object_id))
-                return queue.pop(0) if len(queue) > 1 else queue[0]
+                found = queue.pop(0) if len(queue) > 1 else queue[0]
+                if isinstance(found, Exception):
+                    raise found
+                return found
 
             return read
 
@@ -126,6 +133,32 @@ def test_poke_waits_on_processing_and_unknown_statuses(reads: Callable[..., Any]
         result = waiting.poke({})
         assert isinstance(result, PokeReturnValue)
         assert not result.is_done
+
+
+@pytest.mark.parametrize("mode", ["poke", "reschedule"])
+def test_poke_waits_through_pinterest_being_unavailable_as_the_trigger_does(
+    reads: Callable[..., Any], mode: str
+) -> None:
+    """The hook's retries ran out on 429/5xx/no answer: the next poke decides, the task does not fail."""
+    reads(PinterestApiError("audiences/get", 503, None, "unavailable", transient=True), audience("READY"))
+    waiting = sensor(mode=mode)
+
+    assert not waiting.poke({}).is_done
+    assert waiting.poke({}).is_done
+
+
+def test_poke_fails_on_an_api_error_that_is_not_transient(reads: Callable[..., Any]) -> None:
+    reads(PinterestApiError("audiences/get", 404, 2, "Audience not found"))
+
+    with pytest.raises(PinterestApiError, match="HTTP 404"):
+        sensor().poke({})
+
+
+def test_poke_mode_execute_waits_through_an_outage(reads: Callable[..., Any]) -> None:
+    unavailable = PinterestApiError("audiences/get", None, None, "connection refused", transient=True)
+    reads(audience("PROCESSING"), unavailable, unavailable, audience("READY", 900))
+
+    assert sensor(poke_interval=0, deferrable=False).execute({}) == audience("READY", 900)
 
 
 @pytest.mark.parametrize("mode", ["poke", "reschedule"])
@@ -256,6 +289,38 @@ def test_a_bad_poll_interval_is_an_error_naming_it(bad: object) -> None:
     with pytest.raises(PinterestInvalidArgumentError) as error:
         sensor(poll_interval=bad)
     assert error.value.argument == "poll_interval"
+
+
+def test_deferrable_execute_defers_when_pinterest_is_unavailable_at_the_first_check(
+    reads: Callable[..., Any],
+) -> None:
+    reads(PinterestApiError("audiences/get", 429, None, "rate limited", transient=True))
+
+    with pytest.raises(TaskDeferred):
+        sensor(deferrable=True).execute({})
+
+
+@pytest.mark.parametrize(
+    ("ids", "argument"),
+    [
+        ({"audience_id": "١٢٣"}, "audience_id"),
+        ({"audience_id": None, "customer_list_id": "list"}, "customer_list_id"),
+    ],
+)
+def test_literal_ids_are_checked_when_the_dag_is_parsed(ids: dict[str, Any], argument: str) -> None:
+    with pytest.raises(PinterestInvalidArgumentError) as error:
+        sensor(**ids)
+    assert error.value.argument == argument
+
+
+def test_rendered_ids_are_checked_before_any_call(reads: Callable[..., Any]) -> None:
+    calls = reads(audience("READY"))
+    waiting = sensor(audience_id="{{ params.audience }}")
+    waiting.audience_id = "None"  # what an empty XCom renders to
+
+    with pytest.raises(PinterestInvalidArgumentError, match="'audience_id': expected a numeric id"):
+        waiting.poke({})
+    assert calls == []
 
 
 def test_deferrable_customer_list_defers_on_the_list(reads: Callable[..., Any]) -> None:
