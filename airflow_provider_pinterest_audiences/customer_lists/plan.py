@@ -11,6 +11,7 @@ from airflow_provider_pinterest_audiences.customer_lists.batches import (
     DEFAULT_MAX_REQUEST_BYTES,
     records_per_request,
 )
+from airflow_provider_pinterest_audiences.customer_lists.lease import DEFAULT_LEASE_TTL
 from airflow_provider_pinterest_audiences.customer_lists.records import IdentifierType, RecordCounts
 from airflow_provider_pinterest_audiences.customer_lists.source import CustomerSource
 
@@ -34,6 +35,8 @@ class UploadPlan:
     records_per_request: int = records_per_request(DEFAULT_MAX_RECORDS_PER_REQUEST, DEFAULT_MAX_REQUEST_BYTES)
     hashing_processes: int | None = None
     max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS
+    on_stale_snapshot: str = "fail"
+    lease_ttl: float = DEFAULT_LEASE_TTL
 
 
 @dataclass

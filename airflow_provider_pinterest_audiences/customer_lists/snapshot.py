@@ -3,20 +3,24 @@
 Pinterest cannot list a customer list's members, so a mirror upload remembers what it sent. Two files live
 at the user's ``state_path`` (any ``ObjectStoragePath``: ``file://``, ``s3://``, ``gs://``...):
 
-* ``<state_path>``: the snapshot, the membership after the last successful run;
+* ``<state_path>``: the snapshot, the membership after the last successful run, its generation (one more
+  at every save) and what the list reported right after that run's last batch (``freshness.ListState``);
 * ``<state_path>.pending``: written before a run touches the list, deleted after its snapshot is saved. It
   holds the digests that run may have added (``+``) or removed (``-``), so a retry, even with a changed
   source, knows which members are uncertain and re-sends them: the end state never depends on where a
-  failed run stopped.
+  failed run stopped. Its ``generation`` is that of the snapshot it extends (0: none).
 
-File format, version 1 (both files)::
+File format, version 2 (both files; version 1 files, without generation and list state, are still read)::
 
-    PINTEREST-AUDIENCE-DIGESTS 1\\n
-    {"kind": "snapshot"|"pending", "customer_list_id": ..., "list_type": ..., "count": N, "record_size": R}\\n
+    PINTEREST-AUDIENCE-DIGESTS 2\\n
+    {"kind": "snapshot"|"pending", "customer_list_id": ..., "list_type": ..., "count": N, "record_size": R,
+     "generation": G, "list_state": {"updated_time": ..., "num_uploaded_user_records": ...,
+     "num_removed_user_records": ...} or null}\\n
     N records of R bytes, ascending, each digest once: a 32-byte SHA-256, plus b"+"/b"-" in pending files
     b"END" + SHA-256 of everything above (the file is valid only if it ends with this trailer)
 
-Files are written under a temporary sibling name and then moved into place. Work is split into 256 buckets
+Files are written under a private temporary sibling name (``state_files``) and then moved into place; a
+run holds the state's lease (``lease``) while it reads and writes them. Work is split into 256 buckets
 by the first digest byte (uniform for SHA-256): memory holds one bucket of each set at a time, temporary
 files hold the rest, and every set operation inside a bucket runs in C.
 """
@@ -27,7 +31,6 @@ import hashlib
 import json
 import os
 import re
-import uuid
 from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -38,10 +41,13 @@ from typing import IO, Any, Literal
 
 from airflow.providers.common.compat.sdk import ObjectStoragePath
 
+from airflow_provider_pinterest_audiences.customer_lists.freshness import ListState, StaleSnapshotError
 from airflow_provider_pinterest_audiences.customer_lists.records import DIGEST_SIZE
+from airflow_provider_pinterest_audiences.customer_lists.state_files import open_new, temporary_sibling
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 
-MAGIC = b"PINTEREST-AUDIENCE-DIGESTS 1\n"
+MAGIC = b"PINTEREST-AUDIENCE-DIGESTS 2\n"
+MAGIC_V1 = b"PINTEREST-AUDIENCE-DIGESTS 1\n"
 TRAILER_TAG = b"END"
 PENDING_SUFFIX = ".pending"
 MAYBE_ADDED = b"+"
@@ -49,7 +55,6 @@ MAYBE_REMOVED = b"-"
 BUCKETS = 256
 IO_BLOCK_BYTES = 1 << 20
 _SPILL_BYTES = 1 << 16
-_LOCAL_PROTOCOLS = ("", "file", "local")
 
 Kind = Literal["snapshot", "pending"]
 RECORD_SIZE: dict[Kind, int] = {"snapshot": DIGEST_SIZE, "pending": DIGEST_SIZE + 1}
@@ -67,6 +72,8 @@ class DigestFileHeader:
     customer_list_id: str | None
     list_type: str
     count: int
+    generation: int = 0
+    list_state: ListState | None = None
 
     @property
     def record_size(self) -> int:
@@ -81,6 +88,8 @@ class DigestFileHeader:
             "list_type": self.list_type,
             "count": self.count,
             "record_size": self.record_size,
+            "generation": self.generation,
+            "list_state": self.list_state.to_json() if self.list_state else None,
         }
         return MAGIC + json.dumps(fields, sort_keys=True).encode("ascii") + b"\n"
 
@@ -129,7 +138,7 @@ def _records(packed: bytes, size: int = DIGEST_SIZE) -> list[bytes]:
     return re.findall(b"(?s).{%d}" % size, packed)
 
 
-def _diff_bucket(desired: bytes, snapshot: bytes, pending: bytes) -> dict[str, list[bytes]]:
+def _diff_bucket(desired: bytes, snapshot: bytes, pending: bytes, resync: bool) -> dict[str, list[bytes]]:
     """One bucket of the mirror diff (see ``plan_mirror``); every output sorted.
 
     Set algebra runs in C. The new snapshot body is the old sorted one minus the departed plus the joined,
@@ -142,7 +151,9 @@ def _diff_bucket(desired: bytes, snapshot: bytes, pending: bytes) -> dict[str, l
     flagged = _records(pending, DIGEST_SIZE + 1)
     maybe_added = {record[:DIGEST_SIZE] for record in flagged if record[DIGEST_SIZE:] == MAYBE_ADDED}
     maybe_removed = {record[:DIGEST_SIZE] for record in flagged if record[DIGEST_SIZE:] == MAYBE_REMOVED}
-    if pending:
+    if resync:
+        maybe_removed |= present
+    if pending or resync:
         adds, removes = wanted - (present - maybe_removed), (present | maybe_added) - wanted
     else:
         adds, removes = joined, left
@@ -171,20 +182,23 @@ class DigestFileReader:
 
     def _read_header(self) -> DigestFileHeader:
         magic = self._handle.readline(len(MAGIC))
-        if magic != MAGIC:
+        if magic not in (MAGIC, MAGIC_V1):
             raise _state_error(self._location, "not a customer-list snapshot written by this provider")
         line = self._handle.readline(4096)
         self._checksum.update(magic + line)
         try:
             fields: dict[str, Any] = json.loads(line)
+            state = fields.get("list_state")
             header = DigestFileHeader(
                 kind=fields["kind"],
                 customer_list_id=fields["customer_list_id"],
                 list_type=fields["list_type"],
                 count=int(fields["count"]),
+                generation=int(fields.get("generation", 0)),
+                list_state=ListState.from_json(state) if state is not None else None,
             )
             valid = header.kind in RECORD_SIZE and fields["record_size"] == header.record_size
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             valid = False
         if not valid:
             raise _state_error(self._location, "unreadable snapshot header")
@@ -193,8 +207,9 @@ class DigestFileReader:
     def _corrupt(self, problem: str) -> PinterestInvalidArgumentError:
         return _state_error(
             self._location,
-            f"{problem}; the file is damaged: restore it, or delete it (the next run then "
-            "treats the list as empty and removes nobody)",
+            f"{problem}; the file is damaged. Delete it: the next run then sends every wanted member and "
+            "removes nobody (members who left meanwhile stay until removed by hand). Do not put an older "
+            "copy in its place",
         )
 
     def _read_exactly(self, size: int) -> bytes:
@@ -290,7 +305,8 @@ def _open_reader(
                 raise _state_error(
                     path,
                     f"belongs to customer list {header.customer_list_id}, but no list has the given name: "
-                    "if that list was deleted or renamed, delete this file to start over",
+                    "if it was renamed, give its new name or customer_list_id; if it was deleted, delete "
+                    "the snapshot and its .pending file to start a new list",
                 )
             raise _state_error(
                 path,
@@ -300,6 +316,23 @@ def _open_reader(
         yield reader
 
 
+@dataclass(frozen=True)
+class StateHeaders:
+    """The headers of a state's snapshot and pending file (None for a missing file)."""
+
+    snapshot: DigestFileHeader | None
+    pending: DigestFileHeader | None
+
+
+def read_state_headers(state_path: Any, *, list_type: str, customer_list_id: str | None) -> StateHeaders:
+    """The snapshot's and pending file's headers, after checking they belong to this list."""
+    with (
+        _open_reader(state_path, "snapshot", list_type, customer_list_id) as snapshot,
+        _open_reader(pending_path_for(state_path), "pending", list_type, customer_list_id) as pending,
+    ):
+        return StateHeaders(snapshot.header if snapshot else None, pending.header if pending else None)
+
+
 def plan_mirror(
     state_path: Any,
     *,
@@ -307,12 +340,14 @@ def plan_mirror(
     customer_list_id: str | None,
     desired: DigestBuckets,
     directory: str,
+    resync: bool = False,
 ) -> MirrorPlan:
     """Diff the desired digests against the last snapshot (and any pending file) into local files.
 
     With S = snapshot, A/R = maybe-added/maybe-removed digests of failed runs, N = desired:
     certain members P = S - R, possible members Q = S | A; add N - P, remove Q - N. The next pending
-    file holds (A | N) - S as maybe-added and (R & S) | (S - N) as maybe-removed.
+    file holds (A | N) - S as maybe-added and (R & S) | (S - N) as maybe-removed. ``resync`` trusts no
+    member of the snapshot (R = S): every desired member is added, and only Q - N is removed.
     """
     paths = {name: os.path.join(directory, name) for name in ("desired", "adds", "removes", "pending")}
     counts = dict.fromkeys(paths, 0)
@@ -327,6 +362,7 @@ def plan_mirror(
                 desired.bucket(first_byte),
                 snapshot.take(first_byte) if snapshot else b"",
                 pending.take(first_byte) if pending else b"",
+                resync,
             )
             for name, records in results.items():
                 outputs[name].write(b"".join(records))
@@ -352,15 +388,14 @@ def plan_mirror(
 def write_digest_file(path: Any, header: DigestFileHeader, body_path: str) -> None:
     """Write ``header``, the local file ``body_path`` and the trailer to ``path``, atomically where possible.
 
-    The bytes go to a temporary sibling first, which is then moved over ``path``: a crash mid-write leaves
-    either the old file or no file, never a half one taken as valid (readers also check the trailer).
+    The bytes go to a private temporary sibling first, which is then moved over ``path``: a crash mid-write
+    leaves the old file or no file, never a half one taken as valid (readers also check the trailer), and a
+    temporary file the next run removes.
     """
-    if path.protocol in _LOCAL_PROTOCOLS:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex}")
+    temporary = temporary_sibling(path)
     checksum = hashlib.sha256()
     try:
-        with temporary.open("wb") as out, open(body_path, "rb") as body:
+        with open_new(temporary) as out, open(body_path, "rb") as body:
             prefix = header.encode()
             checksum.update(prefix)
             out.write(prefix)
@@ -374,17 +409,49 @@ def write_digest_file(path: Any, header: DigestFileHeader, body_path: str) -> No
             temporary.unlink()
 
 
-def save_pending(state_path: Any, plan: MirrorPlan, *, list_type: str, customer_list_id: str | None) -> None:
-    """Record what the coming run may add or remove, before it touches the list."""
-    header = DigestFileHeader("pending", customer_list_id, list_type, plan.pending_count)
+def save_pending(
+    state_path: Any, plan: MirrorPlan, *, list_type: str, customer_list_id: str | None, generation: int = 0
+) -> None:
+    """Record what the coming run may add or remove, before it touches the list.
+
+    ``generation``: that of the snapshot this run started from (0: none).
+    """
+    header = DigestFileHeader("pending", customer_list_id, list_type, plan.pending_count, generation)
     write_digest_file(pending_path_for(state_path), header, plan.pending_path)
 
 
-def save_snapshot(state_path: Any, plan: MirrorPlan, *, list_type: str, customer_list_id: str) -> None:
-    """After every batch succeeded: the desired set becomes the snapshot; the pending file goes."""
-    header = DigestFileHeader("snapshot", customer_list_id, list_type, plan.desired_count)
+def save_snapshot(
+    state_path: Any,
+    plan: MirrorPlan,
+    *,
+    list_type: str,
+    customer_list_id: str,
+    generation: int = 0,
+    list_state: ListState | None = None,
+) -> None:
+    """After every batch succeeded: the desired set becomes snapshot ``generation + 1``; pending goes.
+
+    ``generation`` is that of the snapshot this run started from (0: none); if the file at ``state_path``
+    is no longer that one, another run wrote it meanwhile and nothing is saved. ``list_state``: what the
+    list reported after this run's last batch.
+    """
+    found = _generation_of(state_path, list_type, customer_list_id)
+    if found != generation:
+        raise StaleSnapshotError(
+            f"{state_path} changed during this run (generation {generation} when read, {found} now): "
+            "another run wrote it meanwhile, so this run's snapshot was not saved. Its pending file keeps "
+            "what it may have changed: run again, alone on this state"
+        )
+    header = DigestFileHeader(
+        "snapshot", customer_list_id, list_type, plan.desired_count, generation + 1, list_state
+    )
     write_digest_file(state_path, header, plan.desired_path)
     discard_pending(state_path)
+
+
+def _generation_of(state_path: Any, list_type: str, customer_list_id: str) -> int:
+    with _open_reader(state_path, "snapshot", list_type, customer_list_id) as reader:
+        return reader.header.generation if reader else 0
 
 
 def discard_pending(state_path: Any) -> None:

@@ -3,14 +3,14 @@
 The whole source is read, validated and hashed (on every CPU) before the first API call, so bad input fails
 the task without touching the list. Then, by mode: ``append`` adds every valid identifier (the list is found
 by name or created with the first batch), ``remove`` removes them from an existing list, ``mirror`` makes the
-list hold exactly the source (``mirror``). Scratch files live in a private temporary directory.
+list hold exactly the source (``mirror``). Scratch files live in a private temporary directory per list
+(``scratch``), and the next upload of the list removes those a killed run left behind.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ from airflow_provider_pinterest_audiences.customer_lists.list_writer import List
 from airflow_provider_pinterest_audiences.customer_lists.mirror import mirror_list
 from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan, UploadResult
 from airflow_provider_pinterest_audiences.customer_lists.reading import read_digests
+from airflow_provider_pinterest_audiences.customer_lists.scratch import scratch_directory
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 
 if TYPE_CHECKING:
@@ -32,9 +33,15 @@ def run_upload(
 ) -> UploadResult:
     """Carry out ``plan`` on ``hook`` (``new_hook`` makes one hook per extra upload thread)."""
     writer = ListWriter(plan, hook, new_hook, log)
-    with tempfile.TemporaryDirectory(prefix="pinterest-customer-list-") as workdir:
+    with scratch_directory(plan, log) as workdir:
         if plan.mode == "mirror":
-            return mirror_list(plan, writer, workdir, log)
+            return mirror_list(
+                plan,
+                writer,
+                lambda list_id: hook.get_customer_list(plan.ad_account_id, list_id),
+                workdir,
+                log,
+            )
         return _append_or_remove(plan, writer, workdir, log)
 
 

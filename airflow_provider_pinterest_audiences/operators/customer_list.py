@@ -16,6 +16,8 @@ from airflow_provider_pinterest_audiences.customer_lists.batches import (
     DEFAULT_MAX_REQUEST_BYTES,
     records_per_request,
 )
+from airflow_provider_pinterest_audiences.customer_lists.freshness import STALE_SNAPSHOT_CHOICES
+from airflow_provider_pinterest_audiences.customer_lists.lease import DEFAULT_LEASE_TTL, MIN_LEASE_TTL
 from airflow_provider_pinterest_audiences.customer_lists.plan import (
     DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_MAX_INVALID_RATIO,
@@ -92,8 +94,13 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
     :param encoding: CSV text encoding (ASCII-compatible: utf-8, latin-1, cp1252...).
     :param mode: ``append``, ``remove`` or ``mirror``.
     :param state_path: mirror only (required there): where the snapshot of uploaded hashes is kept, e.g.
-        ``s3://bucket/pinterest/newsletter.snapshot``. One per list, and one mirror run of a list at a
-        time (``max_active_runs=1``).
+        ``s3://bucket/pinterest/newsletter.snapshot``. One per list. A run leases the state
+        (``<state_path>.lock``) and fails at once while another live run holds it.
+    :param on_stale_snapshot: mirror only: what to do when the list changed since the snapshot in a way
+        it cannot explain (e.g. an older snapshot was put back): ``fail`` (default: nothing is sent) or
+        ``resync`` (send every wanted member again, remove only those the snapshot proves left).
+    :param lease_ttl: mirror only: seconds a lease lasts unless renewed (every third of it, while the run
+        lives); a killed run's lease is taken over after it. At least 30; default 600.
     :param max_invalid_ratio: fail before any API call when more than this share of rows is invalid.
     :param max_records_per_request: records per API call (Pinterest documents no limit).
     :param max_request_bytes: size bound of one call's ``records`` string.
@@ -147,6 +154,8 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         hashing_processes: int | None = None,
         max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
+        on_stale_snapshot: str = "fail",
+        lease_ttl: float = DEFAULT_LEASE_TTL,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -167,6 +176,8 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
         self.max_request_bytes = max_request_bytes
         self.hashing_processes = hashing_processes
         self.max_concurrent_requests = max_concurrent_requests
+        self.on_stale_snapshot = on_stale_snapshot
+        self.lease_ttl = lease_ttl
         self._check_arguments()
         self.check_literal_arguments()
 
@@ -190,6 +201,7 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
             )
         if self.mode != "mirror" and self.state_path is not None:
             raise PinterestInvalidArgumentError("state_path", "only used with mode='mirror'")
+        self._check_mirror_state_options()
         ratio = self.max_invalid_ratio
         if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0.0 <= ratio <= 1.0:
             raise PinterestInvalidArgumentError(
@@ -209,6 +221,24 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
             )
         check_csv_format(self.delimiter, self.encoding)
         records_per_request(self.max_records_per_request, self.max_request_bytes)
+
+    def _check_mirror_state_options(self) -> None:
+        if self.on_stale_snapshot not in STALE_SNAPSHOT_CHOICES:
+            raise PinterestInvalidArgumentError(
+                "on_stale_snapshot",
+                f"{self.on_stale_snapshot!r} is not one of {', '.join(STALE_SNAPSHOT_CHOICES)}",
+            )
+        if self.mode != "mirror" and self.on_stale_snapshot != "fail":
+            raise PinterestInvalidArgumentError("on_stale_snapshot", "only used with mode='mirror'")
+        ttl = self.lease_ttl
+        if (
+            isinstance(ttl, bool)
+            or not isinstance(ttl, int | float)
+            or not MIN_LEASE_TTL <= ttl < float("inf")
+        ):
+            raise PinterestInvalidArgumentError(
+                "lease_ttl", f"must be a number of seconds of at least {MIN_LEASE_TTL:g}, got {ttl!r}"
+            )
 
     def _do_render_template_fields(
         self,
@@ -253,6 +283,8 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
             records_per_request=records_per_request(self.max_records_per_request, self.max_request_bytes),
             hashing_processes=self.hashing_processes,
             max_concurrent_requests=self.max_concurrent_requests,
+            on_stale_snapshot=self.on_stale_snapshot,
+            lease_ttl=float(self.lease_ttl),
         )
 
     def execute(self, context: Context) -> str:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from airflow_provider_pinterest_audiences.customer_lists.freshness import ListState, StaleSnapshotError
 from airflow_provider_pinterest_audiences.customer_lists.snapshot import (
     MAGIC,
     TRAILER_TAG,
@@ -18,6 +21,7 @@ from airflow_provider_pinterest_audiences.customer_lists.snapshot import (
     as_state_path,
     pending_path_for,
     plan_mirror,
+    read_state_headers,
     save_pending,
     save_snapshot,
 )
@@ -52,8 +56,14 @@ def plan(state: Any, tmp_path: Path, members: set[bytes], list_id: str | None = 
         )
 
 
+def generation(state: Any) -> int:
+    snapshot = read_state_headers(state, list_type="EMAIL", customer_list_id=LIST_ID).snapshot
+    return snapshot.generation if snapshot else 0
+
+
 def commit(state: Any, done: MirrorPlan) -> None:
-    save_snapshot(state, done, list_type="EMAIL", customer_list_id=LIST_ID)
+    """Save ``done`` as the run that started from the current snapshot would."""
+    save_snapshot(state, done, list_type="EMAIL", customer_list_id=LIST_ID, generation=generation(state))
 
 
 def record_pending(state: Any, started: MirrorPlan) -> None:
@@ -83,6 +93,8 @@ def test_first_run_adds_everything_and_snapshot_is_sorted_with_header_and_traile
         "list_type": "EMAIL",
         "count": 3000,
         "record_size": 32,
+        "generation": 1,
+        "list_state": None,
     }
     body, trailer = rest[: 3000 * 32], rest[3000 * 32 :]
     assert [body[i : i + 32] for i in range(0, len(body), 32)] == sorted(members)
@@ -202,3 +214,115 @@ def test_state_in_memory_object_storage(tmp_path: Path) -> None:
     )
     second = plan(state, tmp_path, digests(range(25, 75)))
     assert (second.add_count, second.remove_count) == (25, 25)
+
+
+def test_generation_counts_saves_and_the_list_state_is_recorded(state: Any, tmp_path: Path) -> None:
+    seen = ListState(1_700_000_000, 100, 0)
+    save_snapshot(
+        state, plan(state, tmp_path, digests(range(100))), list_type="EMAIL", customer_list_id=LIST_ID
+    )
+    second = plan(state, tmp_path, digests(range(50)))
+    save_pending(state, second, list_type="EMAIL", customer_list_id=LIST_ID, generation=1)
+    headers = read_state_headers(state, list_type="EMAIL", customer_list_id=LIST_ID)
+    assert headers.snapshot is not None and headers.pending is not None
+    assert (headers.snapshot.generation, headers.pending.generation) == (1, 1)
+    save_snapshot(state, second, list_type="EMAIL", customer_list_id=LIST_ID, generation=1, list_state=seen)
+    headers = read_state_headers(state, list_type="EMAIL", customer_list_id=LIST_ID)
+    assert headers.snapshot is not None
+    assert (headers.snapshot.generation, headers.snapshot.list_state, headers.pending) == (2, seen, None)
+
+
+def test_saving_over_a_snapshot_another_run_wrote_meanwhile_is_refused(state: Any, tmp_path: Path) -> None:
+    save_snapshot(
+        state, plan(state, tmp_path, digests(range(10))), list_type="EMAIL", customer_list_id=LIST_ID
+    )
+    mine = plan(state, tmp_path, digests(range(20)))  # started from generation 1 ...
+    theirs = plan(state, tmp_path, digests(range(5)))
+    save_snapshot(state, theirs, list_type="EMAIL", customer_list_id=LIST_ID, generation=1)  # ... now 2
+    before = Path(state.path).read_bytes()
+    with pytest.raises(StaleSnapshotError, match="generation 1 when read, 2 now"):
+        save_snapshot(state, mine, list_type="EMAIL", customer_list_id=LIST_ID, generation=1)
+    assert Path(state.path).read_bytes() == before
+
+
+def _version_1_file(kind: str, records: list[bytes], record_size: int) -> bytes:
+    fields = {"kind": kind, "customer_list_id": LIST_ID, "list_type": "EMAIL", "count": len(records)}
+    head = (
+        b"PINTEREST-AUDIENCE-DIGESTS 1\n"
+        + json.dumps({**fields, "record_size": record_size}).encode()
+        + b"\n"
+    )
+    data = head + b"".join(records)
+    return data + TRAILER_TAG + hashlib.sha256(data).digest()
+
+
+def test_version_1_files_are_still_read(state: Any, tmp_path: Path) -> None:
+    Path(state.path).parent.mkdir(parents=True)
+    Path(state.path).write_bytes(_version_1_file("snapshot", sorted(digests(range(10))), 32))
+    pending = sorted(digest + b"+" for digest in digests(range(10, 12)))
+    Path(pending_path_for(state).path).write_bytes(_version_1_file("pending", pending, 33))
+    headers = read_state_headers(state, list_type="EMAIL", customer_list_id=LIST_ID)
+    assert headers.snapshot is not None and headers.pending is not None
+    assert (headers.snapshot.generation, headers.snapshot.list_state, headers.pending.generation) == (
+        0,
+        None,
+        0,
+    )
+    retry = plan(state, tmp_path, digests(range(5)))
+    assert set(read_records(retry.removes_path)) == digests(range(5, 12))
+    save_snapshot(state, retry, list_type="EMAIL", customer_list_id=LIST_ID)
+    assert Path(state.path).read_bytes().startswith(MAGIC)
+    assert generation(state) == 1
+
+
+def test_resync_adds_every_desired_member_and_removes_only_proven_departures(
+    state: Any, tmp_path: Path
+) -> None:
+    save_snapshot(
+        state, plan(state, tmp_path, digests(range(100))), list_type="EMAIL", customer_list_id=LIST_ID
+    )
+    record_pending(
+        state, plan(state, tmp_path, digests(range(200, 210)))
+    )  # a failed run may have added these
+    workdir = tmp_path / "resync"
+    workdir.mkdir()
+    with DigestBuckets(str(workdir)) as desired:
+        desired.add(b"".join(sorted(digests(range(50, 150)))))
+        resync = plan_mirror(
+            state,
+            list_type="EMAIL",
+            customer_list_id=LIST_ID,
+            desired=desired,
+            directory=str(workdir),
+            resync=True,
+        )
+    assert set(read_records(resync.adds_path)) == digests(range(50, 150))
+    assert set(read_records(resync.removes_path)) == digests(range(50)) | digests(range(200, 210))
+    assert set(read_records(resync.desired_path)) == digests(range(50, 150))
+    # If it fails too, its retry (no resync: the pending file explains the list) still trusts no old member.
+    record_pending(state, resync)
+    retry = plan(state, tmp_path, digests(range(50, 150)))
+    assert set(read_records(retry.adds_path)) == digests(range(50, 150))
+
+
+def test_local_state_files_are_private(state: Any, tmp_path: Path) -> None:
+    old_umask = os.umask(0o022)
+    try:
+        first = plan(state, tmp_path, digests(range(10)))
+        record_pending(state, first)
+        commit(state, first)
+        record_pending(state, plan(state, tmp_path, digests(range(5))))
+    finally:
+        os.umask(old_umask)
+    for path in (state, pending_path_for(state)):
+        assert stat.S_IMODE(os.stat(path.path).st_mode) == 0o600
+
+
+def test_damaged_snapshot_message_never_invites_restoring_an_older_copy(state: Any, tmp_path: Path) -> None:
+    commit(state, plan(state, tmp_path, digests(range(50))))
+    Path(state.path).write_bytes(Path(state.path).read_bytes()[:-1])
+    with pytest.raises(PinterestInvalidArgumentError) as failure:
+        plan(state, tmp_path, digests(range(50)))
+    message = str(failure.value)
+    assert "Delete it" in message and "Do not put an older copy in its place" in message
+    assert "restore it" not in message

@@ -1,0 +1,87 @@
+"""Whether a mirror snapshot still tells the list's story, judged by what the list looked like.
+
+Pinterest cannot list a customer list's members, but it reports when the list last changed and how many
+records were ever added and removed. A snapshot records those (``ListState``) as they were after its run's
+last batch. If the list reports anything else now, something changed it since: another run, another tool,
+or the snapshot is an older copy restored over a newer one. A pending file explains such a change only if
+it extends this very snapshot (same generation): it names every member its failed run may have touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from airflow_provider_pinterest_audiences.exceptions import PinterestError
+
+STALE_SNAPSHOT_CHOICES = ("fail", "resync")
+
+
+class StaleSnapshotError(PinterestError):
+    """The list changed since the snapshot in a way the snapshot cannot explain."""
+
+
+@dataclass(frozen=True)
+class ListState:
+    """What a customer list reports about itself that changes with every batch sent to it."""
+
+    updated_time: int | None
+    num_uploaded_user_records: int | None
+    num_removed_user_records: int | None
+
+    @classmethod
+    def from_api(cls, customer_list: Mapping[str, Any]) -> ListState:
+        """From a customer list object of the API (missing fields are None)."""
+        return cls(
+            customer_list.get("updated_time"),
+            customer_list.get("num_uploaded_user_records"),
+            customer_list.get("num_removed_user_records"),
+        )
+
+    @classmethod
+    def from_json(cls, fields: Mapping[str, Any]) -> ListState:
+        """From a snapshot header's ``list_state``."""
+        return cls(**{name: fields.get(name) for name in cls.__dataclass_fields__})
+
+    def to_json(self) -> dict[str, Any]:
+        """For a snapshot header."""
+        return asdict(self)
+
+    def differences(self, now: ListState) -> list[str]:
+        """Each field that differs, as ``name then -> now``."""
+        then_fields, now_fields = self.to_json(), now.to_json()
+        return [
+            f"{name} {then_fields[name]} -> {now_fields[name]}"
+            for name in then_fields
+            if then_fields[name] != now_fields[name]
+        ]
+
+
+def stale_reason(
+    *,
+    snapshot_generation: int | None,
+    recorded: ListState | None,
+    pending_generation: int | None,
+    current: ListState | None,
+) -> str | None:
+    """Why the snapshot cannot be trusted, or None when it can (or there is nothing to check).
+
+    ``snapshot_generation`` is None without a snapshot, ``pending_generation`` None without a pending file
+    (else the generation of the snapshot it extends, 0 for none), ``current`` None without a list.
+    """
+    if pending_generation is not None and pending_generation != (snapshot_generation or 0):
+        written_over = f"generation {snapshot_generation}" if snapshot_generation is not None else "none"
+        return (
+            f"the pending file of a failed run extends snapshot generation {pending_generation}, but the "
+            f"snapshot is {written_over}"
+        )
+    if pending_generation is not None or recorded is None or current is None:
+        return None
+    differences = recorded.differences(current)
+    if not differences:
+        return None
+    return (
+        f"the list changed since snapshot generation {snapshot_generation} was written "
+        f"({', '.join(differences)}) and no pending file of a failed run explains it"
+    )
