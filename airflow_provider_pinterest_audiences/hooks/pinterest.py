@@ -107,7 +107,7 @@ class _PinterestHookBase(BaseHook):
 
     @property
     def _token_store(self) -> TokenStore | None:
-        name = self._config.oauth_variable if self._config else None
+        name = self.config.oauth_variable
         return TokenStore(name) if name else None
 
     @staticmethod

@@ -27,36 +27,11 @@ from tests.conftest import (
     REFRESH_TOKEN,
     connection_json,
 )
+from tests.unit.hooks.conftest import VARIABLE, FakeVariables
 
 AUDIENCE_URL = f"{MOCK_BASE_URL}/ad_accounts/{AD_ACCOUNT_ID}/audiences/42"
 TOKEN_URL = f"{MOCK_BASE_URL}/oauth/token"
-VARIABLE = "pinterest_tokens"
 UNAUTHORIZED = {"code": 2, "message": "Authentication failed."}
-
-
-class FakeVariables:
-    """A dict standing in for Airflow's Variable API (the e2e tests use the real one)."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-        self.writes = 0
-
-    def get(self, key: str, default: object = None) -> object:
-        return self.values.get(key, default)
-
-    def set(self, key: str, value: str) -> None:
-        self.writes += 1
-        self.values[key] = value
-
-
-@pytest.fixture
-def variables(monkeypatch: pytest.MonkeyPatch) -> FakeVariables:
-    import airflow.providers.common.compat.sdk as sdk
-
-    fake = FakeVariables()
-    monkeypatch.setattr(sdk, "Variable", fake)
-    monkeypatch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", connection_json(oauth_variable=VARIABLE))
-    return fake
 
 
 def _grant_body(access: str, refresh: str, expires_in: int = 2592000) -> dict[str, object]:
