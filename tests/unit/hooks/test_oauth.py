@@ -455,14 +455,20 @@ def test_the_loser_of_a_race_waits_for_a_slow_winner_to_store_its_pair(
     assert [c.request.method for c in responses.calls] == ["GET", "POST", "GET"]
 
 
-@responses.activate
-def test_a_rejected_token_with_no_winner_tries_the_connection_token_then_fails_without_advising_deletion(
-    variables: FakeVariables, recorded_sleeps: list[float]
-) -> None:
+def _a_stored_pair_that_pinterest_refuses(variables: FakeVariables) -> TokenGrant:
+    """The Variable holds an expired pair whose refresh token Pinterest refuses; no other task refreshes."""
     stored = TokenGrant("access-old", "refresh-old", expires_at=time.time() - 1, issued_at=time.time() - 9)
     variables.values[VARIABLE] = stored.to_json()
     responses.get(AUDIENCE_URL, status=401, json=UNAUTHORIZED)
     responses.post(TOKEN_URL, status=400, json={"code": 1104, "message": "Invalid refresh token"})
+    return stored
+
+
+@responses.activate
+def test_a_rejected_token_with_no_winner_tries_the_connection_token_then_fails_without_advising_deletion(
+    variables: FakeVariables, recorded_sleeps: list[float]
+) -> None:
+    stored = _a_stored_pair_that_pinterest_refuses(variables)
 
     with pytest.raises(PinterestApiError) as raised:
         PinterestHook().get_audience(AD_ACCOUNT_ID, "42")
@@ -480,10 +486,7 @@ def test_a_rejected_token_with_no_winner_tries_the_connection_token_then_fails_w
 def test_a_reauthorised_connection_token_repairs_the_chain_without_touching_the_variable_by_hand(
     variables: FakeVariables, recorded_sleeps: list[float]
 ) -> None:
-    stored = TokenGrant("access-old", "refresh-old", expires_at=time.time() - 1, issued_at=time.time() - 9)
-    variables.values[VARIABLE] = stored.to_json()
-    responses.get(AUDIENCE_URL, status=401, json=UNAUTHORIZED)
-    responses.post(TOKEN_URL, status=400, json={"code": 1104, "message": "Invalid refresh token"})
+    _a_stored_pair_that_pinterest_refuses(variables)
     responses.post(TOKEN_URL, json=_grant_body("access-14", "refresh-14"))
     responses.get(AUDIENCE_URL, json={"id": "42"})
 
