@@ -235,6 +235,7 @@ class PinterestCreateAudienceOperator(_AudienceOperator):
                 poll_interval=poll_interval,
             )
             self.defer(trigger=trigger, method_name="execute_complete", timeout=deferral_timeout(timeout))
+        # Not deferrable (``defer`` raises TaskDeferred): wait here, by the same rules as the trigger.
         ready = wait_until_done(
             wait, lambda: self.hook.get_audience(account, wait.target.object_id), poll_interval
         )

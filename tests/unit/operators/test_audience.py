@@ -1,4 +1,4 @@
-"""Audience and ad-group operators at DAG-parse time: argument checks, templated values, outlets, merging.
+"""Audience operators at DAG-parse time: argument checks, templated values, outlets, merging.
 
 Nothing here talks HTTP: see tests/integration for the operators against the emulator.
 """
@@ -18,10 +18,7 @@ from airflow.providers.common.compat.sdk import DAG
 from airflow_provider_pinterest_audiences.arguments import has_unrendered_template
 from airflow_provider_pinterest_audiences.exceptions import PinterestApiError, PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
-from airflow_provider_pinterest_audiences.operators.ad_group import (
-    PinterestUpdateAdGroupAudiencesOperator,
-    merged_targeting,
-)
+from airflow_provider_pinterest_audiences.operators.ad_group import PinterestUpdateAdGroupAudiencesOperator
 from airflow_provider_pinterest_audiences.operators.audience import (
     PinterestArchiveAudienceOperator,
     PinterestCreateActalikeAudienceOperator,
@@ -33,7 +30,6 @@ from airflow_provider_pinterest_audiences.operators.audience import (
 )
 
 ACCOUNT = "549755885175"
-SPEC = {"GEO": ["US"], "LOCALE": ["en-US"], "AUDIENCE_INCLUDE": ["1", "2"], "AUDIENCE_EXCLUDE": ["9"]}
 
 
 def customer_list_audience(**kwargs: Any) -> PinterestCreateCustomerListAudienceOperator:
@@ -168,35 +164,6 @@ PARSE_ERRORS: list[tuple[Callable[[], Any], str]] = [
         lambda: PinterestUpdateAudienceOperator(task_id="t", audience_id="{{ params.id }}", name=" "),
         "'name': expected a non-empty string, got ' '",
     ),
-    (
-        lambda: PinterestUpdateAdGroupAudiencesOperator(
-            task_id="t", ad_group_ids="1", include=["2"], mode="merge"
-        ),
-        "'mode': expected one of add, replace, remove, got 'merge'",
-    ),
-    (
-        lambda: PinterestUpdateAdGroupAudiencesOperator(task_id="t", ad_group_ids="1"),
-        "'include': pass include and/or exclude (audience ids); include=[] with mode='replace' makes an "
-        "open audience",
-    ),
-    (
-        lambda: PinterestUpdateAdGroupAudiencesOperator(task_id="t", ad_group_ids=[], include=["2"]),
-        "'ad_group_ids': expected at least one id, got none",
-    ),
-    (
-        lambda: PinterestUpdateAdGroupAudiencesOperator(task_id="t", ad_group_ids="group", include=["2"]),
-        "'ad_group_ids': expected a numeric id of 1-18 digits, got 'group'",
-    ),
-    (
-        lambda: PinterestUpdateAdGroupAudiencesOperator(task_id="t", ad_group_ids="1", exclude=["audience"]),
-        "'exclude': expected a numeric id of 1-18 digits, got 'audience'",
-    ),
-    (
-        lambda: PinterestUpdateAdGroupAudiencesOperator(
-            task_id="t", ad_group_ids="1", include=["2", "3"], exclude=["3"]
-        ),
-        "'exclude': ['3'] also appear in include; an audience cannot be both included and excluded",
-    ),
 ]
 
 
@@ -329,29 +296,6 @@ def test_typed_subclasses_check_their_rule_at_parse_time_after_super_init() -> N
         PinterestCreateVisitorAudienceOperator(
             task_id="t", name="n", visitor_source_id="1", retention_days=5, extra_rule={"retention_days": 9}
         )
-
-
-@pytest.mark.parametrize(
-    ("mode", "include", "exclude", "expected"),
-    [
-        ("add", ["2", "3"], None, {**SPEC, "AUDIENCE_INCLUDE": ["1", "2", "3"]}),
-        ("add", None, ["8"], {**SPEC, "AUDIENCE_EXCLUDE": ["9", "8"]}),
-        ("remove", ["1"], ["9"], {"GEO": ["US"], "LOCALE": ["en-US"], "AUDIENCE_INCLUDE": ["2"]}),
-        ("replace", ["5"], None, {**SPEC, "AUDIENCE_INCLUDE": ["5"]}),
-        ("replace", [], None, {"GEO": ["US"], "LOCALE": ["en-US"], "AUDIENCE_EXCLUDE": ["9"]}),
-        ("replace", [], [], {"GEO": ["US"], "LOCALE": ["en-US"]}),
-    ],
-)
-def test_merged_targeting_changes_only_the_audience_lists(
-    mode: str, include: list[str] | None, exclude: list[str] | None, expected: dict[str, Any]
-) -> None:
-    assert merged_targeting(SPEC, include, exclude, mode) == expected
-    assert SPEC["AUDIENCE_INCLUDE"] == ["1", "2"]  # the input is not modified
-
-
-def test_merged_targeting_of_an_ad_group_without_a_spec() -> None:
-    assert merged_targeting(None, ["4"], None, "add") == {"AUDIENCE_INCLUDE": ["4"]}
-    assert merged_targeting(None, ["4"], None, "remove") == {}
 
 
 def test_operator_modules_load_no_http_client_or_emulator_at_parse_time() -> None:
