@@ -222,28 +222,20 @@ def main(config: dict[str, str]) -> None:
 
     # -- sharing --------------------------------------------------------------------------------------
     sharing = AudienceSharingApi(client)
-    call(
-        "audiences/ad_accounts/shared SHARE: update_ad_account_to_ad_account_shared_audience",
-        lambda: sharing.update_ad_account_to_ad_account_shared_audience(
-            account,
-            SharedAudience(
-                audience_id=engaged_id,
-                operation_type=OperationType("SHARE"),
-                recipient_account_ids=[recipient],
-            ),
+    share = {"audience_id": engaged_id, "operation_type": OperationType("SHARE")}
+    for name, update, body in (
+        (
+            "audiences/ad_accounts/shared SHARE: update_ad_account_to_ad_account_shared_audience",
+            sharing.update_ad_account_to_ad_account_shared_audience,
+            SharedAudience(**share, recipient_account_ids=[recipient]),
         ),
-    )
-    call(
-        "audiences/businesses/shared SHARE: update_ad_account_to_business_shared_audience",
-        lambda: sharing.update_ad_account_to_business_shared_audience(
-            account,
-            BusinessSharedAudience(
-                audience_id=engaged_id,
-                operation_type=OperationType("SHARE"),
-                recipient_business_ids=[business],
-            ),
+        (
+            "audiences/businesses/shared SHARE: update_ad_account_to_business_shared_audience",
+            sharing.update_ad_account_to_business_shared_audience,
+            BusinessSharedAudience(**share, recipient_business_ids=[business]),
         ),
-    )
+    ):
+        call(name, lambda u=update, b=body: u(account, b))
     for account_type, expected in (("AD_ACCOUNT", recipient), ("BUSINESS_ACCOUNT", business)):
         call(
             f"audiences/shared/accounts {account_type}: ad_accounts_audiences_shared_accounts_list",
