@@ -92,9 +92,10 @@ class PinterestUpdateAdGroupAudiencesOperator(PinterestBaseOperator):
         include: Sequence[str] | None = None,
         exclude: Sequence[str] | None = None,
         mode: str = "add",
+        ad_account_id: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(ad_account_id=ad_account_id, **kwargs)
         self.ad_group_ids = ad_group_ids
         self.include = include
         self.exclude = exclude

@@ -457,9 +457,10 @@ class PinterestUpdateAudienceOperator(_AudienceOperator):
         name: str | None = None,
         rule: Mapping[str, Any] | None = None,
         description: str | None = None,
+        ad_account_id: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(ad_account_id=ad_account_id, **kwargs)
         self.audience_id = audience_id
         self.name = name
         self.rule = rule
@@ -502,8 +503,8 @@ class PinterestArchiveAudienceOperator(_AudienceOperator):
         "audience_id": pinterest_id,
     }
 
-    def __init__(self, *, audience_id: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *, audience_id: str, ad_account_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(ad_account_id=ad_account_id, **kwargs)
         self.audience_id = audience_id
         self.check_literal_arguments()
 
