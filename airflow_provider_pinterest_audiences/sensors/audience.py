@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -101,26 +101,28 @@ class PinterestAudienceSensor(PinterestHookMixin, BaseSensorOperator):
         wait_target(audience_id, customer_list_id)
         self.check_literal_arguments()
 
-    def _wait(self, end_time: float | None = None) -> tuple[AudienceWait, Callable[[], dict[str, Any]]]:
-        """The wait's rules for the rendered arguments, and the read of its object."""
+    def _wait(self, end_time: float | None = None) -> tuple[AudienceWait, str]:
+        """The wait's rules for the rendered arguments, and the ad account its object is read in."""
         checked = self.checked_arguments()
         target = wait_target(checked["audience_id"], checked["customer_list_id"])
-        account = self.resolve_ad_account_id()
-        read = self.hook.get_audience if target.kind == "audience" else self.hook.get_customer_list
         wait = AudienceWait(target, self.success_statuses, self.failure_statuses, end_time)
-        return wait, lambda: read(account, target.object_id)
+        return wait, self.resolve_ad_account_id()
+
+    def _poll(self, wait: AudienceWait, account: str) -> bool:
+        read = self.hook.get_audience if wait.target.kind == "audience" else self.hook.get_customer_list
+        return poll_once(wait, lambda: read(account, wait.target.object_id))
 
     def poke(self, context: Context) -> PokeReturnValue:
-        wait, fetch = self._wait()
-        return PokeReturnValue(is_done=poll_once(wait, fetch), xcom_value=wait.last)
+        wait, account = self._wait()
+        return PokeReturnValue(is_done=self._poll(wait, account), xcom_value=wait.last)
 
     def execute(self, context: Context) -> Any:
         if self.poll_interval is not None:
             self.poke_interval = duration_seconds(self.poll_interval, "poll_interval")
         if not self.deferrable:
             return super().execute(context)
-        wait, fetch = self._wait(end_time=time.time() + self.timeout)
-        if poll_once(wait, fetch):
+        wait, account = self._wait(end_time=time.time() + self.timeout)
+        if self._poll(wait, account):
             assert wait.last is not None
             self.log.info("Pinterest %s is already %s.", wait.target.label, wait.last.get("status"))
             return wait.last
@@ -129,7 +131,7 @@ class PinterestAudienceSensor(PinterestHookMixin, BaseSensorOperator):
         trigger = PinterestAudienceTrigger.for_wait(
             wait,
             pinterest_conn_id=self.pinterest_conn_id,
-            ad_account_id=self.resolve_ad_account_id(),
+            ad_account_id=account,
             poll_interval=self.poke_interval,
         )
         self.defer(trigger=trigger, method_name="execute_complete", timeout=deferral_timeout(self.timeout))
