@@ -5,7 +5,7 @@ See tests/integration/test_ad_group_operator.py for the operator against the emu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
 from typing import Any
 
 import pytest
@@ -18,45 +18,37 @@ from airflow_provider_pinterest_audiences.operators.ad_group import (
 
 SPEC = {"GEO": ["US"], "LOCALE": ["en-US"], "AUDIENCE_INCLUDE": ["1", "2"], "AUDIENCE_EXCLUDE": ["9"]}
 
-PARSE_ERRORS: list[tuple[Callable[[], Any], str]] = [
-    (
-        lambda: PinterestUpdateAdGroupAudiencesOperator(
-            task_id="t", ad_group_ids="1", include=["2"], mode="merge"
+
+@pytest.mark.parametrize(
+    ("arguments", "problem"),
+    [
+        (
+            dict(ad_group_ids="1", include=["2"], mode="merge"),
+            "'mode': expected one of add, replace, remove, got 'merge'",
         ),
-        "'mode': expected one of add, replace, remove, got 'merge'",
-    ),
-    (
-        lambda: PinterestUpdateAdGroupAudiencesOperator(task_id="t", ad_group_ids="1"),
-        "'include': pass include and/or exclude (audience ids); include=[] with mode='replace' makes an "
-        "open audience",
-    ),
-    (
-        lambda: PinterestUpdateAdGroupAudiencesOperator(task_id="t", ad_group_ids=[], include=["2"]),
-        "'ad_group_ids': expected at least one id, got none",
-    ),
-    (
-        lambda: PinterestUpdateAdGroupAudiencesOperator(task_id="t", ad_group_ids="group", include=["2"]),
-        "'ad_group_ids': expected a numeric id of 1-18 digits, got 'group'",
-    ),
-    (
-        lambda: PinterestUpdateAdGroupAudiencesOperator(task_id="t", ad_group_ids="1", exclude=["audience"]),
-        "'exclude': expected a numeric id of 1-18 digits, got 'audience'",
-    ),
-    (
-        lambda: PinterestUpdateAdGroupAudiencesOperator(
-            task_id="t", ad_group_ids="1", include=["2", "3"], exclude=["3"]
+        (
+            dict(ad_group_ids="1"),
+            "'include': pass include and/or exclude (audience ids); include=[] with mode='replace' makes an "
+            "open audience",
         ),
-        "'exclude': ['3'] also appear in include; an audience cannot be both included and excluded",
-    ),
-]
-
-
-@pytest.mark.parametrize(("build", "message"), PARSE_ERRORS)
-def test_literal_arguments_fail_when_the_dag_is_parsed(build: Callable[[], Any], message: str) -> None:
-    with pytest.raises(PinterestInvalidArgumentError) as raised:
-        build()
-
-    assert str(raised.value) == f"Invalid argument {message}"
+        (dict(ad_group_ids=[], include=["2"]), "'ad_group_ids': expected at least one id, got none"),
+        (
+            dict(ad_group_ids="group", include=["2"]),
+            "'ad_group_ids': expected a numeric id of 1-18 digits, got 'group'",
+        ),
+        (
+            dict(ad_group_ids="1", exclude=["audience"]),
+            "'exclude': expected a numeric id of 1-18 digits, got 'audience'",
+        ),
+        (
+            dict(ad_group_ids="1", include=["2", "3"], exclude=["3"]),
+            "'exclude': ['3'] also appear in include; an audience cannot be both included and excluded",
+        ),
+    ],
+)
+def test_literal_arguments_fail_when_the_dag_is_parsed(arguments: dict[str, Any], problem: str) -> None:
+    with pytest.raises(PinterestInvalidArgumentError, match=f"^{re.escape(f'Invalid argument {problem}')}$"):
+        PinterestUpdateAdGroupAudiencesOperator(task_id="t", **arguments)
 
 
 def test_rendered_ids_are_checked_before_any_call() -> None:
