@@ -1,0 +1,230 @@
+"""Mirror state against the emulator: concurrent runs, a snapshot put back, outside changes, killed runs."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import stat
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_pinterest_audiences.customer_lists.freshness import StaleSnapshotError
+from airflow_provider_pinterest_audiences.customer_lists.lease import LeaseRecord, StateLease, StateLeaseError
+from airflow_provider_pinterest_audiences.customer_lists.scratch import PREFIX, list_key
+from airflow_provider_pinterest_audiences.customer_lists.snapshot import as_state_path
+from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
+from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
+from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.operators.customer_list import PinterestUploadCustomerListOperator
+from tests.integration.emulator_api import ACCOUNT, server_fixture
+from tests.integration.test_customer_list_operator import (
+    members,
+    pinterest_connection,  # noqa: F401 (the autouse fixture pointing the default connection at the server)
+    request_total,
+    run,
+    sha,
+)
+from tests.unit.customer_lists.test_mirror import dead_pid
+
+server = server_fixture(EmulatorSettings(ads_write_per_minute=100_000))
+_names = (f"mirror-state-{n}" for n in itertools.count())
+
+
+def emails(numbers: range) -> list[str]:
+    return [f"person{i}@example.com" for i in numbers]
+
+
+def hashed(numbers: range) -> set[str]:
+    return {sha(email) for email in emails(numbers)}
+
+
+def mirror(name: str, state: Path, numbers: range, **kwargs: Any) -> tuple[str, dict[str, Any]]:
+    return run(
+        customer_list_name=name, source=emails(numbers), mode="mirror", state_path=str(state), **kwargs
+    )
+
+
+def state_files(state: Path) -> list[str]:
+    return sorted(path.name for path in state.parent.iterdir())
+
+
+def allow_operators_on_this_thread() -> None:
+    """Airflow 2.11 checks ``execute`` through a thread-local that only the importing thread has."""
+    try:
+        from airflow.models.baseoperator import ExecutorSafeguard
+    except ImportError:  # Airflow 3
+        return
+    ExecutorSafeguard._sentinel.callers = {}
+
+
+def test_two_runs_at_once_one_fails_clearly_and_a_serial_rerun_is_exact(
+    server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+
+    name, state = next(_names), tmp_path / "shared.snapshot"
+    list_id, _ = mirror(name, state, range(60))
+    first_sending, second_done = threading.Event(), threading.Event()
+    real_update = PinterestHook.update_customer_list
+
+    def update_held_open(hook: PinterestHook, *args: Any, **kwargs: Any) -> Any:
+        first_sending.set()
+        second_done.wait(timeout=30)
+        return real_update(hook, *args, **kwargs)
+
+    monkeypatch.setattr(PinterestHook, "update_customer_list", update_held_open)
+    outcome: dict[str, Any] = {}
+
+    def first_run() -> None:
+        allow_operators_on_this_thread()
+        try:
+            outcome["first"] = mirror(name, state, range(30, 100), max_concurrent_requests=1)
+        except BaseException as exc:
+            outcome["first"] = exc
+
+    first = threading.Thread(target=first_run)
+    first.start()
+    try:
+        assert first_sending.wait(timeout=30), outcome
+        requests_before = request_total(server)
+        with pytest.raises(StateLeaseError) as refused:
+            mirror(name, state, range(80))
+        assert request_total(server) == requests_before  # refused before any API call
+    finally:
+        second_done.set()
+        first.join()
+    message = str(refused.value)
+    assert "Another mirror run holds the lease" in message and "expires" in message
+    assert f"pid {os.getpid()}" in message
+    assert outcome["first"][0] == list_id
+    assert members(server, list_id) == hashed(range(30, 100))
+    monkeypatch.setattr(PinterestHook, "update_customer_list", real_update)
+    _, rerun = mirror(name, state, range(80))
+    assert members(server, list_id) == hashed(range(80))
+    assert (rerun["added"], rerun["removed"]) == (30, 20)
+    assert state_files(state) == ["shared.snapshot"]
+
+
+def test_an_older_snapshot_put_back_fails_clearly_and_resync_restores_exact_membership(
+    server: EmulatorServer, tmp_path: Path
+) -> None:
+    name, state = next(_names), tmp_path / "restored.snapshot"
+    list_id, _ = mirror(name, state, range(100))
+    older = state.read_bytes()
+    mirror(name, state, range(50, 150))  # 0..49 leave, 100..149 join
+    state.write_bytes(older)  # a backup put back over the newer snapshot
+    requests_before = request_total(server)
+    with pytest.raises(StaleSnapshotError) as refused:
+        mirror(name, state, range(150))
+    message = str(refused.value)
+    assert "is stale" in message and "num_removed_user_records 0 -> 50" in message
+    assert "on_stale_snapshot='resync'" in message and "Nothing was sent" in message
+    assert request_total(server) - requests_before == 2  # find the list, read its state: no update
+    assert members(server, list_id) == hashed(range(50, 150))
+
+    _, resync = mirror(name, state, range(150), on_stale_snapshot="resync")
+    assert members(server, list_id) == hashed(range(150))  # the 50 the older snapshot lost are back
+    assert (resync["added"], resync["removed"]) == (150, 0)
+    _, after = mirror(name, state, range(150))
+    assert after["batches"] == 0
+
+
+def test_a_change_made_outside_the_task_is_caught_and_resync_removes_only_what_it_can_prove(
+    server: EmulatorServer, tmp_path: Path
+) -> None:
+    from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+
+    name, state = next(_names), tmp_path / "outside.snapshot"
+    list_id, _ = mirror(name, state, range(20))
+    hook = PinterestHook()
+    hook.update_customer_list(ACCOUNT, list_id, operation_type="ADD", records=sha("stranger@example.com"))
+    hook.update_customer_list(ACCOUNT, list_id, operation_type="REMOVE", records=sha("person3@example.com"))
+    hook.close()
+    with pytest.raises(StaleSnapshotError, match="num_uploaded_user_records 20 -> 21"):
+        mirror(name, state, range(10))
+    _, resync = mirror(name, state, range(10), on_stale_snapshot="resync")
+    # person3 is back; 10..19 left (the snapshot proves they were sent); the stranger is not ours to remove.
+    assert members(server, list_id) == hashed(range(10)) | {sha("stranger@example.com")}
+    assert (resync["added"], resync["removed"]) == (10, 10)
+
+
+def test_a_live_lease_fails_the_run_before_any_api_call(server: EmulatorServer, tmp_path: Path) -> None:
+    name, state = next(_names), tmp_path / "leased.snapshot"
+    other = {
+        "dag_id": "crm",
+        "task_id": "mirror",
+        "run_id": "manual__1",
+        "try_number": "1",
+        "host": "w2",
+        "pid": "9",
+    }
+    holder = StateLease(as_state_path(str(state)), ttl=600, log=logging.getLogger("holder"), owner=other)
+    holder.acquire()
+    requests_before = request_total(server)
+    with pytest.raises(StateLeaseError, match="dag_id crm, task_id mirror, run_id manual__1, try_number 1"):
+        mirror(name, state, range(5))
+    assert request_total(server) == requests_before
+    holder.release()
+    list_id, _ = mirror(name, state, range(5))
+    assert members(server, list_id) == hashed(range(5))
+
+
+def test_the_next_run_cleans_what_a_killed_run_left(server: EmulatorServer, tmp_path: Path) -> None:
+    name, state = next(_names), tmp_path / "killed.snapshot"
+    mirror(name, state, range(30))
+    # A run killed mid-save: temporary state files, its lock (expired: nobody renews it) and its scratch dir.
+    killed = LeaseRecord("0" * 32, {"host": "gone", "pid": "1"}, expires_at=0.0)
+    (tmp_path / "killed.snapshot.lock").write_bytes(killed.encode())
+    for leftover in ("killed.snapshot.tmp-aa", "killed.snapshot.pending.tmp-bb", "another.snapshot.tmp-cc"):
+        (tmp_path / leftover).write_bytes(b"half")
+    key = list_key(
+        PinterestUploadCustomerListOperator(
+            task_id="key", customer_list_name=name, source=["x"], mode="mirror", state_path=str(state)
+        ).upload_plan()
+    )
+    scratch = Path(tempfile.gettempdir()) / f"{PREFIX}{key}-{dead_pid()}-killed"
+    scratch.mkdir()
+    (scratch / "desired.spill").write_bytes(b"\0" * 1024)
+
+    list_id, summary = mirror(name, state, range(10, 40))
+    assert members(server, list_id) == hashed(range(10, 40))
+    assert (summary["added"], summary["removed"]) == (10, 10)
+    assert state_files(state) == ["another.snapshot.tmp-cc", "killed.snapshot"]
+    assert not scratch.exists()
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+
+
+def test_a_deleted_list_given_by_id_fails_with_the_recovery(tmp_path: Path) -> None:
+    with pytest.raises(
+        StaleSnapshotError, match=r"no longer exists .* delete the snapshot and its \.pending"
+    ):
+        run(
+            customer_list_id="1234567890123",
+            source=emails(range(3)),
+            mode="mirror",
+            state_path=str(tmp_path / "s"),
+        )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"mode": "mirror", "state_path": "/tmp/s", "on_stale_snapshot": "ignore"}, "on_stale_snapshot"),
+        ({"mode": "append", "on_stale_snapshot": "resync"}, "on_stale_snapshot"),
+        ({"mode": "mirror", "state_path": "/tmp/s", "lease_ttl": 5}, "lease_ttl"),
+        ({"mode": "mirror", "state_path": "/tmp/s", "lease_ttl": "600"}, "lease_ttl"),
+        ({"mode": "mirror", "state_path": "/tmp/s", "lease_ttl": float("nan")}, "lease_ttl"),
+    ],
+)
+def test_bad_mirror_state_options_are_refused_when_the_dag_is_parsed(
+    kwargs: dict[str, Any], argument: str
+) -> None:
+    with pytest.raises(PinterestInvalidArgumentError, match=f"'{argument}'"):
+        PinterestUploadCustomerListOperator(
+            task_id="bad", customer_list_name="n", source=["a@x.com"], **kwargs
+        )
