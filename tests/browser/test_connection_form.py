@@ -25,6 +25,7 @@ from tests.browser.ui import (
     expand,
     field_help,
     field_input,
+    field_switch,
     fill_connection_form,
     form_field,
     open_add_connection,
@@ -51,9 +52,11 @@ EXTRA_LABELS = {
     "client_secret": "Client secret",
     "refresh_token": "Refresh token",
     "ad_account_id": "Default ad account id",
-    "refresh_token_variable": "Refresh token Variable",
+    "oauth_variable": "Token Variable",
+    "continuous_refresh": "Continuous refresh",
 }
 SECRET_EXTRAS = {"client_secret", "refresh_token"}
+BOOLEAN_EXTRAS = {"continuous_refresh"}
 HIDDEN_STANDARD_LABELS = {"schema": "Schema", "port": "Port", "login": "Login"}
 
 
@@ -72,6 +75,7 @@ def test_the_expected_form_is_what_the_provider_declares() -> None:
     assert behaviour["relabeling"] == STANDARD_LABELS
     assert set(behaviour["hidden-fields"]) == set(HIDDEN_STANDARD_LABELS)
     assert {n for n, f in CONN_FIELDS.items() if f["schema"].get("format") == "password"} == SECRET_EXTRAS
+    assert {n for n, f in CONN_FIELDS.items() if "boolean" in f["schema"]["type"]} == BOOLEAN_EXTRAS
 
 
 def test_add_connection_form_shows_the_pinterest_fields(page: Any, api_server: AirflowSandbox) -> None:
@@ -113,12 +117,18 @@ def test_add_connection_form_shows_the_pinterest_fields(page: Any, api_server: A
     # Extra fields: label, help text (the conn-fields description), masked or plain input.
     expand(dialog, "Extra Fields")
     for name, label in EXTRA_LABELS.items():
+        assert field_help(dialog, label).inner_text().strip() == CONN_FIELDS[name]["description"]
+        if name in BOOLEAN_EXTRAS:
+            switch = field_switch(dialog, label)
+            assert switch.is_visible(), label
+            assert switch.get_attribute("data-state") == "unchecked", label  # the schema's default
+            assert switch.locator("input").get_attribute("name") == f"element_{name}"
+            continue
         field_element = field_input(dialog, label)
         assert field_element.is_visible(), label
         assert field_element.get_attribute("name") == f"element_{name}"
         expected_type = "password" if name in SECRET_EXTRAS else "text"
         assert (field_element.get_attribute("type") or "text") == expected_type, label
-        assert field_help(dialog, label).inner_text().strip() == CONN_FIELDS[name]["description"]
         # Airflow 3.3.2 does not render ui-field-behaviour placeholders for extra fields (only the
         # standard ones); should a later UI render them, they must be ours.
         shown = field_element.get_attribute("placeholder")
@@ -149,8 +159,9 @@ def form_connection(browser_context: Any, api_server: AirflowSandbox, emulator: 
                 "Client secret": settings.client_secret,
                 "Refresh token": settings.refresh_token,
                 "Default ad account id": settings.ad_account_id,
-                "Refresh token Variable": TOKEN_VARIABLE,
+                "Token Variable": TOKEN_VARIABLE,
             },
+            checked=["Continuous refresh"],
             screenshot_name="connection-05-filled-form",
         )
         screenshot(tab, "connection-06-saved-in-list")
@@ -177,7 +188,8 @@ READ_BACK = textwrap.dedent(
             "client_secret": config.client_secret,
             "refresh_token": config.refresh_token,
             "ad_account_id": config.ad_account_id,
-            "refresh_token_variable": config.refresh_token_variable,
+            "oauth_variable": config.oauth_variable,
+            "continuous_refresh": config.continuous_refresh,
             "can_refresh": config.can_refresh,
         },
     }))
@@ -199,7 +211,8 @@ def test_connection_saved_through_the_form_is_read_by_the_hook(
     assert extra["client_secret"] == settings.client_secret
     assert extra["refresh_token"] == settings.refresh_token
     assert extra["ad_account_id"] == settings.ad_account_id
-    assert extra["refresh_token_variable"] == TOKEN_VARIABLE
+    assert extra["oauth_variable"] == TOKEN_VARIABLE
+    assert extra["continuous_refresh"] is True
     assert result["config"] == {
         "base_url": emulator.base_url,
         "access_token": settings.access_token,
@@ -207,7 +220,8 @@ def test_connection_saved_through_the_form_is_read_by_the_hook(
         "client_secret": settings.client_secret,
         "refresh_token": settings.refresh_token,
         "ad_account_id": settings.ad_account_id,
-        "refresh_token_variable": TOKEN_VARIABLE,
+        "oauth_variable": TOKEN_VARIABLE,
+        "continuous_refresh": True,
         "can_refresh": True,
     }
 
@@ -219,6 +233,21 @@ def test_connection_saved_through_the_form_is_read_by_the_hook(
     assert shown_extra["client_secret"] != settings.client_secret
     assert shown_extra["refresh_token"] != settings.refresh_token
     assert shown_extra["ad_account_id"] == settings.ad_account_id
+    assert shown_extra["oauth_variable"] == TOKEN_VARIABLE  # which Variable holds the tokens stays visible
+
+
+def test_the_edit_form_shows_which_variable_holds_the_tokens(
+    page: Any, form_connection: str, api_server: AirflowSandbox
+) -> None:
+    page.goto(f"{api_server.api_url}/connections")
+    row = connection_row(page, form_connection)
+    row.get_by_role("button", name="Edit Connection").click()
+    dialog = page.get_by_role("dialog")
+    expand(dialog, "Extra Fields")
+
+    assert field_input(dialog, "Token Variable").input_value() == TOKEN_VARIABLE
+    assert field_switch(dialog, "Continuous refresh").get_attribute("data-state") == "checked"
+    screenshot(dialog, "connection-06b-edit-form")
 
 
 @pytest.fixture(scope="module")

@@ -93,6 +93,12 @@ def field_input(dialog: Locator, label: str) -> Locator:
     return form_field(dialog, label).locator("input, textarea").first
 
 
+def field_switch(dialog: Locator, label: str) -> Locator:
+    """A boolean field's switch (its ``data-state`` is ``checked`` or ``unchecked``; the checkbox input inside
+    is visually hidden)."""
+    return form_field(dialog, label).locator("[data-scope='switch'][data-part='root']")
+
+
 def field_help(dialog: Locator, label: str) -> Locator:
     return form_field(dialog, label).locator("[data-part='helper-text']")
 
@@ -114,8 +120,10 @@ def fill_connection_form(
     standard: dict[str, str],
     extra: dict[str, str],
     screenshot_name: str | None = None,
+    checked: tuple[str, ...] | list[str] = (),
 ) -> None:
-    """Add a connection through the form: fields are given by their visible label; then Save."""
+    """Add a connection through the form: fields are given by their visible label, ``checked`` names the
+    boolean extras to switch on; then Save."""
     dialog = open_add_connection(page, api_url)
     dialog.get_by_role("textbox", name="Connection ID").fill(conn_id)
     choose_connection_type(page, dialog, hook_name)
@@ -125,6 +133,9 @@ def fill_connection_form(
         expand(dialog, "Extra Fields")
         for label, value in extra.items():
             field_input(dialog, label).fill(value)
+        for label in checked:
+            field_switch(dialog, label).locator("[data-part='control']").click()
+            field_switch(dialog, label).and_(dialog.page.locator("[data-state='checked']")).wait_for()
     if screenshot_name:
         screenshot(dialog, screenshot_name)
     dialog.get_by_role("button", name="Save").click()
