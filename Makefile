@@ -9,7 +9,8 @@ PYTEST_FLAGS := -q -p no:cacheprovider -ra
 # machine, many CI runners), every Airflow process would otherwise compile its imports from source (~2.5 s).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: install install-airflow2 install-browser demo test lint typecheck test-airflow3 test-airflow2 test-browser
+.PHONY: install install-airflow2 install-browser install-deployment demo test lint typecheck test-airflow3 \
+	test-airflow2 test-browser test-matrix test-deployment
 
 install: ## uv (bootstrapped through pip) and the locked dev environment (Airflow 3)
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv>=0.5"
@@ -20,6 +21,9 @@ install-airflow2: install ## a second environment pinned to Airflow 2.11
 	@$(UV) venv --quiet --allow-existing --python 3.11 $(AIRFLOW2_VENV)
 	@$(UV) pip sync --quiet --python $(AIRFLOW2_PYTHON) constraints/airflow-2.11.txt
 	@$(UV) pip install --quiet --python $(AIRFLOW2_PYTHON) --no-deps -e .
+
+install-deployment: ## Debian's PostgreSQL and Redis for the deployment test (only when missing)
+	@bash scripts/install_deployment_services.sh
 
 install-browser: ## Debian's Chromium for the browser tests (never a browser download)
 	@bash scripts/install_browser.sh
@@ -35,10 +39,21 @@ typecheck: install
 	@$(RUN) mypy
 
 test-airflow3: install
-	@$(RUN) pytest $(PYTEST_FLAGS) -m "not browser"
+	@$(RUN) pytest $(PYTEST_FLAGS) -m "not browser and not matrix and not deployment"
 
 test-airflow2: install-airflow2
-	@$(AIRFLOW2_PYTHON) -m pytest $(PYTEST_FLAGS) -m "not browser and not airflow3_only"
+	@$(AIRFLOW2_PYTHON) -m pytest $(PYTEST_FLAGS) -m "not browser and not airflow3_only and not matrix and not deployment"
+
+# The built sdist and wheel: twine, contents, metadata; then the wheel installed into a fresh venv per
+# Airflow x Python cell (constraints/matrix-*.txt), two cells at a time, each running the unit, contract
+# and in-cell tests against the installed wheel.
+test-matrix: install
+	@$(RUN) pytest $(PYTEST_FLAGS) -m matrix tests/matrix
+
+# PostgreSQL + Redis + CeleryExecutor (two workers), scheduler, DAG processor, triggerer, API server,
+# all from a fresh venv holding the built wheel; started and stopped by the test.
+test-deployment: install install-deployment
+	@$(RUN) pytest $(PYTEST_FLAGS) -m deployment tests/deployment
 
 test-browser: install install-browser
 	@$(RUN) pytest $(PYTEST_FLAGS) -m browser tests/browser
