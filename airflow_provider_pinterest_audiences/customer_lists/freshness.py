@@ -26,9 +26,9 @@ class StaleSnapshotError(PinterestError):
 class ListState:
     """What a customer list reports about itself that changes with every batch sent to it."""
 
-    updated_time: int | None
-    num_uploaded_user_records: int | None
-    num_removed_user_records: int | None
+    updated_time: float | None
+    num_uploaded_user_records: float | None
+    num_removed_user_records: float | None
 
     @classmethod
     def from_api(cls, customer_list: Mapping[str, Any]) -> ListState:
