@@ -187,8 +187,8 @@ class StateLease:
         if self._lost is not None:
             raise StateLeaseError(
                 f"This run lost its lease on {self.path}: {self._lost}. It stopped before sending more or "
-                "saving the snapshot; its pending file keeps what it may have changed, so a later run "
-                "(alone on this state) ends in the right state"
+                "saving the snapshot. Run again once no other run of this state is active: its pending "
+                "file, or the stale-snapshot check, tells that run what this one may have changed"
             )
 
     def renew(self) -> None:
@@ -229,4 +229,12 @@ class StateLease:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.release()
+        try:
+            self.release()
+        except Exception as exc:  # never hide the run's own outcome; the lease expires by itself
+            self._log.warning(
+                "Could not release the lease on %s (%s); it expires at %s",
+                self.path,
+                type(exc).__name__,
+                _utc(self._record.expires_at),
+            )
