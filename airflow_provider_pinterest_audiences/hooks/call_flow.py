@@ -1,150 +1,28 @@
 """The transport policy of one Pinterest API call, free of I/O so both hooks drive the same logic.
 
-A flow is a generator: it yields the next :class:`Step` for the hook to perform and receives the step's
-result. Each hook serves the steps through a handler table (step type -> handler) run by :func:`drive` or
-:func:`drive_async`; a step kind missing from the table is a bug and raises :class:`UnservedStep`. The
-results every handler must give:
-
-=====================  ==============================================================================
-``Send``               :class:`Reply` or :class:`TransportFailure`
-``Sleep``              ``None`` (after sleeping ``seconds``)
-``Refresh``            ``None`` (the hook now holds a new access token)
-``FindExisting``       the object a lost create made, or ``None``
-``PostToken``          :class:`Reply` (a transport failure raises :class:`PinterestApiError`)
-``LoadStoredGrant``    the stored :class:`TokenGrant` or ``None``
-``Adopt``              ``None`` (the grant is used by this hook and, sync, by the process's other hooks)
-``SaveGrant``          ``None`` when stored (or a newer one already was), else why not (a type name)
-=====================  ==============================================================================
-
-The policy itself (retry, refresh once on 401, never blindly replay a create, never follow a redirect,
-survive a concurrent refresh) is written once, here.
+Retry with backoff, refresh once on 401, never blindly replay a create, never follow a redirect, never take
+a foreign answer for a success: written once, here, as a flow of :mod:`~.steps`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Generator, Mapping
-from dataclasses import dataclass
+from collections.abc import Generator, Mapping
 from typing import Any
 
-from airflow_provider_pinterest_audiences.exceptions import PinterestApiError, PinterestTokenStorageError
-from airflow_provider_pinterest_audiences.hooks.connection_config import (
-    OAUTH_VARIABLE,
-    PinterestConnectionConfig,
-)
-from airflow_provider_pinterest_audiences.hooks.oauth import (
-    RefreshRequest,
-    TokenGrant,
-    build_refresh_request,
-    parse_grant,
-)
-from airflow_provider_pinterest_audiences.hooks.replies import (
-    Reply,
-    error_from_reply,
-    redirect_error,
-    success_body,
-)
+from airflow_provider_pinterest_audiences.exceptions import PinterestApiError
+from airflow_provider_pinterest_audiences.hooks.replies import Reply, error_from_reply, success_body
 from airflow_provider_pinterest_audiences.hooks.retry_policy import RetryPolicy
+from airflow_provider_pinterest_audiences.hooks.steps import (
+    FindExisting,
+    Refresh,
+    Send,
+    Sleep,
+    Step,
+    TransportFailure,
+)
 
 log = logging.getLogger(__name__)
-
-#: Waits (seconds) between reads of the Variable when a refresh token was rejected, for a concurrent
-#: refresh's winner to store its new pair: 15.5 s in all.
-RACE_REREAD_WAITS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
-#: Waits (seconds) before each retry of a failed write of a new token pair to the Variable.
-SAVE_RETRY_WAITS = (1.0, 2.0, 4.0)
-
-
-@dataclass(frozen=True)
-class Send:
-    """Send the call's HTTP request once more."""
-
-
-@dataclass(frozen=True)
-class Sleep:
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Refresh:
-    """Trade the refresh token for a new access token (the hook runs :func:`refresh_flow`)."""
-
-
-@dataclass(frozen=True)
-class FindExisting:
-    """Look up whether a create whose answer was lost took effect."""
-
-
-@dataclass(frozen=True)
-class PostToken:
-    request: RefreshRequest
-
-
-@dataclass(frozen=True)
-class LoadStoredGrant:
-    """Read the stored token pair."""
-
-
-@dataclass(frozen=True)
-class Adopt:
-    """Use this grant from now on: it is kept in memory even if storing it fails."""
-
-    grant: TokenGrant
-
-
-@dataclass(frozen=True)
-class SaveGrant:
-    grant: TokenGrant
-
-
-Step = Send | Sleep | Refresh | FindExisting | PostToken | LoadStoredGrant | Adopt | SaveGrant
-
-
-@dataclass(frozen=True)
-class TransportFailure:
-    """No HTTP answer. ``maybe_applied`` is False only when the request surely never reached the server."""
-
-    reason: str
-    maybe_applied: bool
-
-
-class UnservedStep(TypeError):
-    """A hook's loop met a step kind its handler table lacks: a programming error, never an API answer."""
-
-
-def _handler(
-    handlers: Mapping[type, Callable[[Any], Any]], flow: Generator[Step, Any, Any], step: Step
-) -> Any:
-    handler = handlers.get(type(step))
-    if handler is None:
-        flow.close()
-        served = ", ".join(sorted(kind.__name__ for kind in handlers))
-        raise UnservedStep(f"this loop does not serve {type(step).__name__} steps (it serves {served})")
-    return handler
-
-
-def drive(flow: Generator[Step, Any, Any], handlers: Mapping[type, Callable[[Any], Any]]) -> Any:
-    """Run ``flow`` to its return value, performing each step with its handler."""
-    result: Any = None
-    while True:
-        try:
-            step = flow.send(result)
-        except StopIteration as stop:
-            return stop.value
-        result = _handler(handlers, flow, step)(step)
-
-
-async def drive_async(
-    flow: Generator[Step, Any, Any], handlers: Mapping[type, Callable[[Any], Awaitable[Any]]]
-) -> Any:
-    """:func:`drive` with awaitable handlers."""
-    result: Any = None
-    while True:
-        try:
-            step = flow.send(result)
-        except StopIteration as stop:
-            return stop.value
-        result = await _handler(handlers, flow, step)(step)
 
 
 def call_flow(
@@ -218,134 +96,3 @@ def call_flow(
             wait,
         )
         yield Sleep(wait)
-
-
-ROTATION_HINT = (
-    "Pinterest rotates refresh tokens: each refresh returns a new one and the old one stops working. "
-    f"Set {OAUTH_VARIABLE!r} in the connection extra to the name of an Airflow Variable so the hook "
-    "keeps the newest refresh token there, then put a fresh refresh token in the connection's "
-    "'refresh_token' extra."
-)
-
-
-def _rejected(reply: Reply) -> bool:
-    """The refresh token was refused (400 code 1104, ...); a 401 means the app credentials are wrong."""
-    return reply.status_code >= 400 and reply.status_code != 401
-
-
-def _newer(grant: TokenGrant | None, than: TokenGrant | None) -> bool:
-    return grant is not None and grant.issued_at > (than.issued_at if than else 0.0)
-
-
-def _await_newer_grant(stored: TokenGrant | None) -> Generator[Step, Any, TokenGrant | None]:
-    """Re-read the store with backoff until a grant newer than ``stored`` appears (another task's refresh)."""
-    for wait in RACE_REREAD_WAITS:
-        if wait:
-            yield Sleep(wait)
-        latest: TokenGrant | None = yield LoadStoredGrant()
-        if _newer(latest, stored):
-            return latest
-    return None
-
-
-def refresh_flow(config: PinterestConnectionConfig, *, has_store: bool) -> Generator[Step, Any, TokenGrant]:
-    """Obtain a usable token pair, tolerating a concurrent refresh by another task.
-
-    With a store: start from the stored refresh token. If Pinterest rejects it, another task may have
-    rotated it: re-read the store with backoff (:data:`RACE_REREAD_WAITS`) and adopt a newer usable access
-    token, or try the newer refresh token, then the connection's own (a re-authorised one). Only newer
-    grants are saved; one that cannot be saved still serves this task.
-    """
-    stored: TokenGrant | None = (yield LoadStoredGrant()) if has_store else None
-    refresh_token = (stored.refresh_token if stored else None) or config.refresh_token
-    if not refresh_token:
-        raise PinterestApiError(
-            "oauth/token",
-            None,
-            None,
-            "no refresh token in the connection or its Variable",
-            hint=ROTATION_HINT,
-        )
-    reply: Reply = yield PostToken(build_refresh_request(config, refresh_token))
-    if _rejected(reply) and has_store:
-        latest = yield from _await_newer_grant(stored)
-        if latest is not None and latest.access_token_usable():
-            log.info("Another task refreshed the Pinterest token first; using its access token.")
-            yield Adopt(latest)
-            return latest
-        tried = {refresh_token}
-        for candidate in (latest.refresh_token if latest else None, config.refresh_token):
-            if candidate and candidate not in tried and _rejected(reply):
-                tried.add(candidate)
-                refresh_token = candidate
-                reply = yield PostToken(build_refresh_request(config, refresh_token))
-    if 300 <= reply.status_code < 400:
-        raise redirect_error("oauth/token", reply)
-    if reply.status_code >= 400:
-        raise error_from_reply("oauth/token", reply, hint=_refresh_failure_hint(config, reply, has_store))
-    try:
-        grant = parse_grant(success_body("oauth/token", reply), refresh_token)
-    except ValueError as exc:
-        raise PinterestApiError("oauth/token", reply.status_code, None, str(exc)) from None
-    yield Adopt(grant)
-    rotated = grant.refresh_token != refresh_token
-    if has_store:
-        yield from _store_flow(grant, config.oauth_variable or "", rotated=rotated)
-    elif rotated:
-        warn_rotation_not_kept(config.conn_id)
-    return grant
-
-
-def _refresh_failure_hint(config: PinterestConnectionConfig, reply: Reply, has_store: bool) -> str:
-    if reply.status_code == 401:
-        return "Check client_id and client_secret."
-    if reply.status_code == 429 or reply.status_code >= 500:
-        return "Pinterest's token endpoint is throttling or unavailable; retry the task later."
-    if not has_store:
-        return ROTATION_HINT
-    waited = sum(RACE_REREAD_WAITS)
-    return (
-        f"Pinterest refused the refresh token in Variable {config.oauth_variable!r}, and no newer one "
-        f"appeared there within {waited:g} s (another task's refresh would have stored one), and the "
-        "connection's 'refresh_token' extra was no better: the token expired (60 days), or a refresh "
-        "elsewhere used it without storing the new one. Re-authorise: run Pinterest's OAuth consent again "
-        "and put the new refresh token in the connection's 'refresh_token' extra; the hook tries it when "
-        "the Variable's token is refused, then keeps the Variable up to date itself."
-    )
-
-
-def _store_flow(grant: TokenGrant, variable: str, *, rotated: bool) -> Generator[Step, Any, None]:
-    """Save ``grant``, retrying (:data:`SAVE_RETRY_WAITS`); a rotated token that cannot be kept fails."""
-    failure: str | None = yield SaveGrant(grant)
-    for wait in SAVE_RETRY_WAITS:
-        if failure is None:
-            return
-        log.warning("Could not write Variable %r (%s); trying again in %.0f s.", variable, failure, wait)
-        yield Sleep(wait)
-        failure = yield SaveGrant(grant)
-    if failure is None:
-        return
-    if rotated:
-        raise PinterestTokenStorageError(variable, failure, len(SAVE_RETRY_WAITS) + 1)
-    log.warning(
-        "Could not write Variable %r (%s); the refresh token did not change, so the next task can still "
-        "refresh.",
-        variable,
-        failure,
-    )
-
-
-_warned_conn_ids: set[str] = set()
-
-
-def warn_rotation_not_kept(conn_id: str) -> None:
-    """Warn once per process (one task) that a rotated refresh token is being thrown away."""
-    if conn_id in _warned_conn_ids:
-        return
-    _warned_conn_ids.add(conn_id)
-    log.warning(
-        "Pinterest returned a new refresh token for connection %r but it is not kept, so the next task "
-        "will fail once the access token expires. %s",
-        conn_id,
-        ROTATION_HINT,
-    )

@@ -22,7 +22,15 @@ from airflow_provider_pinterest_audiences.connection_form import (
     legacy_ui_field_behaviour,
 )
 from airflow_provider_pinterest_audiences.exceptions import PinterestApiError, PinterestInvalidArgumentError
-from airflow_provider_pinterest_audiences.hooks.call_flow import (
+from airflow_provider_pinterest_audiences.hooks.call_flow import call_flow
+from airflow_provider_pinterest_audiences.hooks.connection_config import PinterestConnectionConfig
+from airflow_provider_pinterest_audiences.hooks.oauth import PROCESS_TOKENS, TokenGrant, TokenStore
+from airflow_provider_pinterest_audiences.hooks.pagination import MAX_PAGES, PAGE_SIZE, Bookmarks
+from airflow_provider_pinterest_audiences.hooks.refresh_flow import refresh_flow
+from airflow_provider_pinterest_audiences.hooks.replies import Reply
+from airflow_provider_pinterest_audiences.hooks.request_body import encode_json_body
+from airflow_provider_pinterest_audiences.hooks.retry_policy import RetryPolicy
+from airflow_provider_pinterest_audiences.hooks.steps import (
     Adopt,
     FindExisting,
     LoadStoredGrant,
@@ -32,17 +40,9 @@ from airflow_provider_pinterest_audiences.hooks.call_flow import (
     Send,
     Sleep,
     TransportFailure,
-    call_flow,
     drive,
     drive_async,
-    refresh_flow,
 )
-from airflow_provider_pinterest_audiences.hooks.connection_config import PinterestConnectionConfig
-from airflow_provider_pinterest_audiences.hooks.oauth import PROCESS_TOKENS, TokenGrant, TokenStore
-from airflow_provider_pinterest_audiences.hooks.pagination import MAX_PAGES, PAGE_SIZE, Bookmarks
-from airflow_provider_pinterest_audiences.hooks.replies import Reply
-from airflow_provider_pinterest_audiences.hooks.request_body import encode_json_body
-from airflow_provider_pinterest_audiences.hooks.retry_policy import RetryPolicy
 from airflow_provider_pinterest_audiences.ids import pinterest_id
 
 if TYPE_CHECKING:

@@ -15,10 +15,10 @@ import respx
 
 import airflow_provider_pinterest_audiences
 from airflow_provider_pinterest_audiences.exceptions import PinterestApiError, PinterestTokenStorageError
-from airflow_provider_pinterest_audiences.hooks import call_flow
-from airflow_provider_pinterest_audiences.hooks.call_flow import RACE_REREAD_WAITS, SAVE_RETRY_WAITS
+from airflow_provider_pinterest_audiences.hooks import refresh_flow
 from airflow_provider_pinterest_audiences.hooks.oauth import TokenGrant, TokenStore
 from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestAsyncHook, PinterestHook
+from airflow_provider_pinterest_audiences.hooks.refresh_flow import RACE_REREAD_WAITS, SAVE_RETRY_WAITS
 from tests.conftest import (
     ACCESS_TOKEN,
     AD_ACCOUNT_ID,
@@ -162,7 +162,7 @@ def test_an_older_grant_never_overwrites_a_newer_one(variables: FakeVariables) -
 def test_without_a_variable_a_rotation_warns_once_naming_the_setting(
     pinterest_conn: None, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(call_flow, "_warned_conn_ids", set())
+    monkeypatch.setattr(refresh_flow, "_warned_conn_ids", set())
     for _ in range(2):
         responses.get(AUDIENCE_URL, status=401, json=UNAUTHORIZED)
         responses.post(TOKEN_URL, json=_grant_body("access-5", "refresh-5"))

@@ -1,4 +1,4 @@
-"""One step-handler contract for both hooks: the same step kinds served, the same results given."""
+"""The step loops and the one handler contract both hooks keep: same step kinds served, same results."""
 
 from __future__ import annotations
 
@@ -11,24 +11,26 @@ import pytest
 import responses
 import respx
 
-from airflow_provider_pinterest_audiences.hooks.call_flow import (
+from airflow_provider_pinterest_audiences.hooks.oauth import TokenGrant, build_refresh_request
+from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestAsyncHook, PinterestHook
+from airflow_provider_pinterest_audiences.hooks.replies import Reply
+from airflow_provider_pinterest_audiences.hooks.steps import (
     Adopt,
     FindExisting,
     LoadStoredGrant,
     PostToken,
     Refresh,
     SaveGrant,
+    Send,
     Sleep,
     Step,
     UnservedStep,
     drive,
     drive_async,
 )
-from airflow_provider_pinterest_audiences.hooks.oauth import TokenGrant, build_refresh_request
-from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestAsyncHook, PinterestHook
-from airflow_provider_pinterest_audiences.hooks.replies import Reply
 from tests.conftest import MOCK_BASE_URL
 from tests.unit.hooks.conftest import VARIABLE, FakeVariables
+from tests.unit.hooks.scripted_flow import OK
 
 TOKEN_URL = f"{MOCK_BASE_URL}/oauth/token"
 SERVED_BY_EVERY_FLOW = {Sleep, Refresh, PostToken, LoadStoredGrant, Adopt, SaveGrant}
@@ -129,3 +131,25 @@ def test_a_failed_save_answers_the_error_type_only(
 
 def probe_save() -> Generator[Step, Any, Any]:
     return (yield SaveGrant(GRANT))
+
+
+def one_step(step: Step) -> Generator[Step, Any, Any]:
+    result = yield step
+    return result
+
+
+def test_drive_raises_on_a_step_kind_its_table_lacks() -> None:
+    with pytest.raises(UnservedStep, match=r"does not serve FindExisting steps.*serves Send, Sleep"):
+        drive(one_step(FindExisting()), {Send: lambda _: OK, Sleep: lambda _: None})
+
+
+async def test_drive_async_raises_on_a_step_kind_its_table_lacks() -> None:
+    async def send(_: Step) -> Reply:
+        return OK
+
+    with pytest.raises(UnservedStep, match="does not serve FindExisting steps"):
+        await drive_async(one_step(FindExisting()), {Send: send})
+
+
+def test_drive_feeds_each_handlers_result_back() -> None:
+    assert drive(one_step(Send()), {Send: lambda _: OK}) is OK
