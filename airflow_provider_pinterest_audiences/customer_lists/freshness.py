@@ -5,6 +5,8 @@ records were ever added and removed. A snapshot records those (``ListState``) as
 last batch. If the list reports anything else now, something changed it since: another run, another tool,
 or the snapshot is an older copy restored over a newer one. A pending file explains such a change only if
 it extends this very snapshot (same generation): it names every member its failed run may have touched.
+One that extends an older generation was left by the run that saved this snapshot (killed before deleting
+it) and explains nothing; one that extends a newer generation proves the snapshot is an older copy.
 """
 
 from __future__ import annotations
@@ -70,13 +72,14 @@ def stale_reason(
     ``snapshot_generation`` is None without a snapshot, ``pending_generation`` None without a pending file
     (else the generation of the snapshot it extends, 0 for none), ``current`` None without a list.
     """
-    if pending_generation is not None and pending_generation != (snapshot_generation or 0):
+    generation = snapshot_generation or 0
+    if pending_generation is not None and pending_generation > generation:
         written_over = f"generation {snapshot_generation}" if snapshot_generation is not None else "none"
         return (
             f"the pending file of a failed run extends snapshot generation {pending_generation}, but the "
             f"snapshot is {written_over}"
         )
-    if pending_generation is not None or recorded is None or current is None:
+    if pending_generation == generation or recorded is None or current is None:
         return None
     differences = recorded.differences(current)
     if not differences:

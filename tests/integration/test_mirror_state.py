@@ -199,6 +199,29 @@ def test_the_next_run_cleans_what_a_killed_run_left(server: EmulatorServer, tmp_
     assert stat.S_IMODE(state.stat().st_mode) == 0o600
 
 
+def test_a_run_killed_between_saving_the_snapshot_and_deleting_pending_is_no_stale_snapshot(
+    server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_pinterest_audiences.customer_lists import snapshot
+
+    name, state = next(_names), tmp_path / "half-saved.snapshot"
+    mirror(name, state, range(20))
+    real_discard = snapshot.discard_pending
+
+    def killed(state_path: Any) -> None:
+        raise KeyboardInterrupt  # the worker died right after the snapshot was moved into place
+
+    monkeypatch.setattr(snapshot, "discard_pending", killed)
+    with pytest.raises(KeyboardInterrupt):
+        mirror(name, state, range(10, 30))
+    monkeypatch.setattr(snapshot, "discard_pending", real_discard)
+    assert state_files(state) == ["half-saved.snapshot", "half-saved.snapshot.pending"]
+    list_id, summary = mirror(name, state, range(10, 30))
+    assert (summary["added"], summary["removed"]) == (0, 0)
+    assert members(server, list_id) == hashed(range(10, 30))
+    assert state_files(state) == ["half-saved.snapshot"]
+
+
 def test_a_deleted_list_given_by_id_fails_with_the_recovery(tmp_path: Path) -> None:
     with pytest.raises(
         StaleSnapshotError, match=r"no longer exists .* delete the snapshot and its \.pending"

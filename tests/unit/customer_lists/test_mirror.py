@@ -51,6 +51,8 @@ WRITTEN = ListState(1_764_547_200, 1_000, 40)
             "pending file of a failed run extends snapshot generation 5, but the snapshot is generation 3",
         ),
         (None, None, 4, WRITTEN, "extends snapshot generation 4, but the snapshot is none"),
+        (4, WRITTEN, 3, WRITTEN, None),  # left by the run that saved generation 4, killed before deleting it
+        (4, WRITTEN, 3, ListState(1_764_550_000, 1_001, 40), "num_uploaded_user_records 1000 -> 1001"),
     ],
 )
 def test_stale_reason(
