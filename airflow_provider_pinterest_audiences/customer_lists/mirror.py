@@ -121,6 +121,7 @@ def _mirror_leased(
     log: logging.Logger,
     counts: RecordCounts,
 ) -> UploadResult:
+    """What a mirror run does under the lease: check the snapshot, diff, record pending, send, save."""
     state_path = as_state_path(plan.state_path)
     list_type = plan.list_type.value
     customer_list_id = writer.find_list_id()

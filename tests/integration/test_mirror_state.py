@@ -15,7 +15,7 @@ import pytest
 
 from airflow_provider_pinterest_audiences.customer_lists.freshness import StaleSnapshotError
 from airflow_provider_pinterest_audiences.customer_lists.lease import LeaseRecord, StateLease, StateLeaseError
-from airflow_provider_pinterest_audiences.customer_lists.scratch import PREFIX, list_key
+from airflow_provider_pinterest_audiences.customer_lists.scratch import list_key, owner_prefix
 from airflow_provider_pinterest_audiences.customer_lists.snapshot import as_state_path
 from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
 from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
@@ -187,7 +187,7 @@ def test_the_next_run_cleans_what_a_killed_run_left(server: EmulatorServer, tmp_
             task_id="key", customer_list_name=name, source=["x"], mode="mirror", state_path=str(state)
         ).upload_plan()
     )
-    scratch = Path(tempfile.gettempdir()) / f"{PREFIX}{key}-{dead_pid()}-killed"
+    scratch = Path(tempfile.gettempdir()) / f"{owner_prefix(key)}{dead_pid()}-killed"
     scratch.mkdir()
     (scratch / "desired.spill").write_bytes(b"\0" * 1024)
 

@@ -15,6 +15,7 @@ from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan
 from airflow_provider_pinterest_audiences.customer_lists.scratch import (
     PREFIX,
     list_key,
+    owner_prefix,
     remove_dead_scratch,
     scratch_directory,
 )
@@ -125,11 +126,13 @@ def test_scratch_directories_of_dead_runs_of_the_same_list_are_removed(tmp_path:
     mine, other = list_key(plan("newsletter")), list_key(plan("churned"))
     assert mine != other and len(mine) == 16
     dead, alive = dead_pid(), os.getppid()
+    here = owner_prefix(mine)
     leftovers = {
-        "killed": tmp_path / f"{PREFIX}{mine}-{dead}-abc",
-        "live": tmp_path / f"{PREFIX}{mine}-{alive}-def",
-        "other list": tmp_path / f"{PREFIX}{other}-{dead}-ghi",
-        "unrelated": tmp_path / f"{PREFIX}{mine}-notapid",
+        "killed": tmp_path / f"{here}{dead}-abc",
+        "live": tmp_path / f"{here}{alive}-def",
+        "other list": tmp_path / f"{owner_prefix(other)}{dead}-ghi",
+        "other host": tmp_path / f"{PREFIX}{mine}-{'0' * 16}-{dead}-jkl",
+        "unrelated": tmp_path / f"{here}notapid",
     }
     for directory in leftovers.values():
         directory.mkdir()
@@ -138,6 +141,7 @@ def test_scratch_directories_of_dead_runs_of_the_same_list_are_removed(tmp_path:
     assert {label for label, directory in leftovers.items() if directory.exists()} == {
         "live",
         "other list",
+        "other host",
         "unrelated",
     }
 
@@ -145,6 +149,6 @@ def test_scratch_directories_of_dead_runs_of_the_same_list_are_removed(tmp_path:
 def test_scratch_directory_is_named_for_its_list_and_process_and_removed_after() -> None:
     with scratch_directory(plan("newsletter"), LOG) as workdir:
         name = Path(workdir).name
-        assert name.startswith(f"{PREFIX}{list_key(plan('newsletter'))}-{os.getpid()}-")
+        assert name.startswith(f"{owner_prefix(list_key(plan('newsletter')))}{os.getpid()}-")
         assert os.stat(workdir).st_mode & 0o077 == 0
     assert not Path(workdir).exists()
