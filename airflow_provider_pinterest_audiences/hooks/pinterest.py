@@ -346,7 +346,8 @@ class PinterestHook(_PinterestHookBase):
             if latest is not None and latest.access_token != rejected_token and latest.access_token_usable():
                 self._adopt_grant(latest)
                 return
-            drive(refresh_flow(self.config, has_store=self._token_store is not None), self._handlers())
+            flow = refresh_flow(self.config, has_store=self._token_store is not None, known=latest)
+            drive(flow, self._handlers())
 
     def _paginate(self, operation: str, path: str, params: Mapping[str, Any] | None = None) -> Iterator[JSON]:
         """Every item of a listing; stops with an error on a repeated bookmark or past ``MAX_PAGES``."""

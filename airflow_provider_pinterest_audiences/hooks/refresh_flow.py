@@ -68,16 +68,20 @@ def _await_newer_grant(stored: TokenGrant | None) -> Generator[Step, Any, TokenG
     return None
 
 
-def refresh_flow(config: PinterestConnectionConfig, *, has_store: bool) -> Generator[Step, Any, TokenGrant]:
+def refresh_flow(
+    config: PinterestConnectionConfig, *, has_store: bool, known: TokenGrant | None = None
+) -> Generator[Step, Any, TokenGrant]:
     """Obtain a usable token pair, tolerating a concurrent refresh by another task.
 
-    With a store: start from the stored refresh token. If Pinterest rejects it, another task may have
+    Start from the refresh token of the newest grant: the stored one or ``known``, the newest this process
+    holds (newer than the store when storing it failed). If Pinterest rejects it, another task may have
     rotated it: re-read the store with backoff (:data:`RACE_REREAD_WAITS`) and adopt a newer usable access
     token, or try the newer refresh token, then the connection's own (a re-authorised one). Only newer
     grants are saved; one that cannot be saved still serves this task.
     """
     stored: TokenGrant | None = (yield LoadStoredGrant()) if has_store else None
-    refresh_token = (stored.refresh_token if stored else None) or config.refresh_token
+    start = known if _newer(known, stored) else stored
+    refresh_token = (start.refresh_token if start else None) or config.refresh_token
     if not refresh_token:
         raise PinterestApiError(
             "oauth/token",
@@ -88,7 +92,7 @@ def refresh_flow(config: PinterestConnectionConfig, *, has_store: bool) -> Gener
         )
     reply: Reply = yield PostToken(build_refresh_request(config, refresh_token))
     if _rejected(reply) and has_store:
-        latest = yield from _await_newer_grant(stored)
+        latest = yield from _await_newer_grant(start)
         if latest is not None and latest.access_token_usable():
             log.info("Another task refreshed the Pinterest token first; using its access token.")
             yield Adopt(latest)

@@ -409,6 +409,12 @@ def test_a_rotated_pair_that_cannot_be_stored_fails_the_task_but_serves_it_until
     assert PinterestHook().get_audience(AD_ACCOUNT_ID, "42") == {"id": "42"}
     assert responses.calls[-1].request.headers["Authorization"] == "Bearer access-12"
     assert [c.request.method for c in responses.calls].count("POST") == 1
+    # Its next refresh starts from the rotated token in memory, not the dead one the Variable still holds.
+    responses.get(AUDIENCE_URL, status=401, json=UNAUTHORIZED)
+    responses.post(TOKEN_URL, json=_grant_body("access-15", "refresh-15"))
+    with pytest.raises(PinterestTokenStorageError):
+        PinterestHook().get_audience(AD_ACCOUNT_ID, "42")
+    assert parse_qs(responses.calls[-1].request.body)["refresh_token"] == ["refresh-12"]
 
 
 @responses.activate

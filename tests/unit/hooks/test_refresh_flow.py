@@ -8,7 +8,7 @@ import pytest
 
 from airflow_provider_pinterest_audiences.exceptions import PinterestTokenStorageError
 from airflow_provider_pinterest_audiences.hooks.connection_config import PinterestConnectionConfig
-from airflow_provider_pinterest_audiences.hooks.oauth import TokenGrant
+from airflow_provider_pinterest_audiences.hooks.oauth import TokenGrant, build_refresh_request
 from airflow_provider_pinterest_audiences.hooks.refresh_flow import (
     RACE_REREAD_WAITS,
     SAVE_RETRY_WAITS,
@@ -68,6 +68,16 @@ REFRESH_CASES: dict[str, Case] = {
             (SaveGrant, None),
         ],
         returns=new_grant,
+    ),
+    "the process's grant, newer than a store that could not be written, is refreshed from": Case(
+        [
+            (LoadStoredGrant(), STORED),
+            (PostToken(build_refresh_request(CONFIG, "r-win")), Reply(200, {}, GRANT)),
+            (Adopt, None),
+            (SaveGrant, None),
+        ],
+        returns=new_grant,
+        flow_args={"known": WINNER},
     ),
     "401: the app credentials are wrong, no race to wait for": Case(
         [(LoadStoredGrant(), STORED), (PostToken, reply(401))], raises="Check client_id and client_secret"
