@@ -31,6 +31,9 @@ install-browser: ## Debian's Chromium for the browser tests (never a browser dow
 demo: install ## the emulator plus every example DAG under `airflow dags test`
 	@$(RUN) python scripts/demo.py
 
+airflow: install ## a local Airflow UI with the example DAGs and the emulator, until Ctrl-C (PORT=8080)
+	@$(RUN) python -m scripts.local_airflow --port $(or $(PORT),8080)
+
 lint: install
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
