@@ -128,7 +128,6 @@ def _mirror_leased(
     current = _current_state(get_list, customer_list_id)
     headers = read_state_headers(state_path, list_type=list_type, customer_list_id=customer_list_id)
     resync = _check_fresh(plan, state_path, headers, current, log)
-    generation = headers.snapshot.generation if headers.snapshot else 0
     diff = plan_mirror(
         state_path,
         list_type=list_type,
@@ -157,7 +156,6 @@ def _mirror_leased(
             diff,
             list_type=list_type,
             customer_list_id=list_id,
-            generation=generation,
             list_state=list_state,
         )
 
@@ -166,9 +164,7 @@ def _mirror_leased(
         if diff.had_pending or headers.snapshot is None or headers.snapshot.list_state != current:
             commit(customer_list_id, current)
         return UploadResult(customer_list_id, counts, desired_members=diff.desired_count)
-    save_pending(
-        state_path, diff, list_type=list_type, customer_list_id=customer_list_id, generation=generation
-    )
+    save_pending(state_path, diff, list_type=list_type, customer_list_id=customer_list_id)
     # ADD and REMOVE batches are disjoint, so they may be in flight together; the snapshot is saved only
     # after the last of them succeeded, and only while this run still holds the lease.
     batches = chain(writer.batches_of(diff.adds_path, "ADD"), writer.batches_of(diff.removes_path, "REMOVE"))

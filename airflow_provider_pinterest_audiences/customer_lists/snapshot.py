@@ -267,6 +267,8 @@ class MirrorPlan:
     pending_count: int
     had_snapshot: bool
     had_pending: bool
+    generation: int = 0
+    """The generation of the snapshot diffed against (0: none)."""
 
     @property
     def changes_list(self) -> bool:
@@ -371,6 +373,7 @@ def plan_mirror(
             if reader:
                 reader.finish()
         had_snapshot, had_pending = snapshot is not None, pending is not None
+        generation = snapshot.header.generation if snapshot else 0
     return MirrorPlan(
         desired_path=paths["desired"],
         desired_count=counts["desired"],
@@ -382,6 +385,7 @@ def plan_mirror(
         pending_count=counts["pending"],
         had_snapshot=had_snapshot,
         had_pending=had_pending,
+        generation=generation,
     )
 
 
@@ -409,14 +413,10 @@ def write_digest_file(path: Any, header: DigestFileHeader, body_path: str) -> No
             temporary.unlink()
 
 
-def save_pending(
-    state_path: Any, plan: MirrorPlan, *, list_type: str, customer_list_id: str | None, generation: int = 0
-) -> None:
-    """Record what the coming run may add or remove, before it touches the list.
-
-    ``generation``: that of the snapshot this run started from (0: none).
-    """
-    header = DigestFileHeader("pending", customer_list_id, list_type, plan.pending_count, generation)
+def save_pending(state_path: Any, plan: MirrorPlan, *, list_type: str, customer_list_id: str | None) -> None:
+    """Record what the coming run may add or remove, before it touches the list (extending ``plan``'s
+    snapshot generation)."""
+    header = DigestFileHeader("pending", customer_list_id, list_type, plan.pending_count, plan.generation)
     write_digest_file(pending_path_for(state_path), header, plan.pending_path)
 
 
@@ -426,15 +426,14 @@ def save_snapshot(
     *,
     list_type: str,
     customer_list_id: str,
-    generation: int = 0,
     list_state: ListState | None = None,
 ) -> None:
-    """After every batch succeeded: the desired set becomes snapshot ``generation + 1``; pending goes.
+    """After every batch succeeded: the desired set becomes the next snapshot generation; pending goes.
 
-    ``generation`` is that of the snapshot this run started from (0: none); if the file at ``state_path``
-    is no longer that one, another run wrote it meanwhile and nothing is saved. ``list_state``: what the
-    list reported after this run's last batch.
+    If the snapshot at ``state_path`` is no longer the one ``plan`` was diffed against, another run wrote
+    it meanwhile and nothing is saved. ``list_state``: what the list reported after this run's last batch.
     """
+    generation = plan.generation
     found = _generation_of(state_path, list_type, customer_list_id)
     if found != generation:
         raise StaleSnapshotError(

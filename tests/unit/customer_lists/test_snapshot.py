@@ -62,8 +62,7 @@ def generation(state: Any) -> int:
 
 
 def commit(state: Any, done: MirrorPlan) -> None:
-    """Save ``done`` as the run that started from the current snapshot would."""
-    save_snapshot(state, done, list_type="EMAIL", customer_list_id=LIST_ID, generation=generation(state))
+    save_snapshot(state, done, list_type="EMAIL", customer_list_id=LIST_ID)
 
 
 def record_pending(state: Any, started: MirrorPlan) -> None:
@@ -195,10 +194,10 @@ def test_damaged_snapshot_is_detected(state: Any, tmp_path: Path, damage: Any) -
 
 
 def test_failed_write_keeps_the_previous_snapshot(state: Any, tmp_path: Path) -> None:
-    good = plan(state, tmp_path, digests(range(5)))
-    commit(state, good)
+    commit(state, plan(state, tmp_path, digests(range(5))))
     before = Path(state.path).read_bytes()
-    broken = MirrorPlan(**{**good.__dict__, "desired_path": str(tmp_path / "vanished")})
+    following = plan(state, tmp_path, digests(range(8)))
+    broken = MirrorPlan(**{**following.__dict__, "desired_path": str(tmp_path / "vanished")})
     with pytest.raises(FileNotFoundError):
         commit(state, broken)
     assert Path(state.path).read_bytes() == before
@@ -222,11 +221,11 @@ def test_generation_counts_saves_and_the_list_state_is_recorded(state: Any, tmp_
         state, plan(state, tmp_path, digests(range(100))), list_type="EMAIL", customer_list_id=LIST_ID
     )
     second = plan(state, tmp_path, digests(range(50)))
-    save_pending(state, second, list_type="EMAIL", customer_list_id=LIST_ID, generation=1)
+    save_pending(state, second, list_type="EMAIL", customer_list_id=LIST_ID)
     headers = read_state_headers(state, list_type="EMAIL", customer_list_id=LIST_ID)
     assert headers.snapshot is not None and headers.pending is not None
     assert (headers.snapshot.generation, headers.pending.generation) == (1, 1)
-    save_snapshot(state, second, list_type="EMAIL", customer_list_id=LIST_ID, generation=1, list_state=seen)
+    save_snapshot(state, second, list_type="EMAIL", customer_list_id=LIST_ID, list_state=seen)
     headers = read_state_headers(state, list_type="EMAIL", customer_list_id=LIST_ID)
     assert headers.snapshot is not None
     assert (headers.snapshot.generation, headers.snapshot.list_state, headers.pending) == (2, seen, None)
@@ -236,12 +235,11 @@ def test_saving_over_a_snapshot_another_run_wrote_meanwhile_is_refused(state: An
     save_snapshot(
         state, plan(state, tmp_path, digests(range(10))), list_type="EMAIL", customer_list_id=LIST_ID
     )
-    mine = plan(state, tmp_path, digests(range(20)))  # started from generation 1 ...
-    theirs = plan(state, tmp_path, digests(range(5)))
-    save_snapshot(state, theirs, list_type="EMAIL", customer_list_id=LIST_ID, generation=1)  # ... now 2
+    mine = plan(state, tmp_path, digests(range(20)))  # diffed against generation 1 ...
+    commit(state, plan(state, tmp_path, digests(range(5))))  # ... which another run replaced by 2
     before = Path(state.path).read_bytes()
     with pytest.raises(StaleSnapshotError, match="generation 1 when read, 2 now"):
-        save_snapshot(state, mine, list_type="EMAIL", customer_list_id=LIST_ID, generation=1)
+        commit(state, mine)
     assert Path(state.path).read_bytes() == before
 
 
