@@ -149,20 +149,12 @@ def _mirror_leased(
             state_path,
             customer_list_id,
         )
-
-    def commit(list_id: str, list_state: ListState | None) -> None:
-        save_snapshot(
-            state_path,
-            diff,
-            list_type=list_type,
-            customer_list_id=list_id,
-            list_state=list_state,
-        )
-
     if not diff.changes_list:  # the snapshot already equals the source, so the list exists
         assert customer_list_id is not None
         if diff.had_pending or headers.snapshot is None or headers.snapshot.list_state != current:
-            commit(customer_list_id, current)
+            save_snapshot(
+                state_path, diff, list_type=list_type, customer_list_id=customer_list_id, list_state=current
+            )
         return UploadResult(customer_list_id, counts, desired_members=diff.desired_count)
     save_pending(state_path, diff, list_type=list_type, customer_list_id=customer_list_id)
     # ADD and REMOVE batches are disjoint, so they may be in flight together; the snapshot is saved only
@@ -171,5 +163,6 @@ def _mirror_leased(
     sent_to = writer.send(customer_list_id, _while_leased(batches, lease), diff.add_count + diff.remove_count)
     assert sent_to is not None  # no list yet means no snapshot: every member is an ADD
     lease.check()
-    commit(sent_to, ListState.from_api(get_list(sent_to)))
+    after = ListState.from_api(get_list(sent_to))
+    save_snapshot(state_path, diff, list_type=list_type, customer_list_id=sent_to, list_state=after)
     return UploadResult(sent_to, counts, writer.sent, writer.batches, diff.desired_count)
