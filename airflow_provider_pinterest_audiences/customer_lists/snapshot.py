@@ -414,8 +414,7 @@ def write_digest_file(path: Any, header: DigestFileHeader, body_path: str) -> No
 
 
 def save_pending(state_path: Any, plan: MirrorPlan, *, list_type: str, customer_list_id: str | None) -> None:
-    """Record what the coming run may add or remove, before it touches the list (extending ``plan``'s
-    snapshot generation)."""
+    """Record what the coming run may add or remove, before it touches the list (extends plan's snapshot)."""
     header = DigestFileHeader("pending", customer_list_id, list_type, plan.pending_count, plan.generation)
     write_digest_file(pending_path_for(state_path), header, plan.pending_path)
 
@@ -438,8 +437,9 @@ def save_snapshot(
     if found != generation:
         raise StaleSnapshotError(
             f"{state_path} changed during this run (generation {generation} when read, {found} now): "
-            "another run wrote it meanwhile, so this run's snapshot was not saved. Its pending file keeps "
-            "what it may have changed: run again, alone on this state"
+            "another run wrote it meanwhile, so this run's snapshot was not saved. Run again once no other "
+            "run of this state is active: the pending file, or the stale-snapshot check, tells that run "
+            "what this one may have changed"
         )
     header = DigestFileHeader(
         "snapshot", customer_list_id, list_type, plan.desired_count, generation + 1, list_state
