@@ -13,6 +13,7 @@ import requests
 from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
 from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
 from airflow_provider_pinterest_audiences.exceptions import PinterestApiError
+from airflow_provider_pinterest_audiences.hooks.oauth import PROCESS_TOKENS
 from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestAsyncHook, PinterestHook
 from tests.openapi_spec import require_spec, validate_response
 
@@ -119,6 +120,7 @@ def test_a_fresh_hook_with_the_used_refresh_token_fails_clearly(emulator: Emulat
         PinterestHook().list_customer_lists(ACCOUNT)
     )  # refreshes: the connection's refresh token is now used
     control(emulator, "expire_tokens", {})
+    PROCESS_TOKENS.clear()  # the next task runs in a new process: only the connection is left
     with pytest.raises(PinterestApiError) as raised:
         PinterestHook().get_customer_list(ACCOUNT, "10000000000001")
     assert "oauth_variable" in str(raised.value)
