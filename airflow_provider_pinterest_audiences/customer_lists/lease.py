@@ -8,8 +8,9 @@ expires within ``ttl``; the next run takes an expired lease over (with a warning
 task instance takes over the lease of its own earlier try at once. The lease is released when the run
 ends, whether it succeeded or failed.
 
-The holder checks the lease before every batch and before saving the snapshot: if the lock no longer holds
-its token (it failed to renew in time and another run took over), it stops. How exclusive the create is
+The holder checks the lease before every batch (as last renewed) and reads the lock back before saving the
+snapshot: if the lock no longer holds its token (it failed to renew in time and another run took over),
+it stops. How exclusive the create is
 depends on where the state lives:
 
 * local paths: a hard link of a fully written private file, atomic (``O_EXCL`` without hard links);
@@ -191,11 +192,22 @@ class StateLease:
                 "file, or the stale-snapshot check, tells that run what this one may have changed"
             )
 
-    def renew(self) -> None:
-        """Push the expiry ``ttl`` ahead, after checking the lock still holds this run's token."""
+    def _still_mine(self) -> bool:
+        """Read the lock back: whether it still holds this run's token (if not, the lease is lost)."""
         held = self._read()
         if held is None or held.token != self._record.token:
             self._lost = f"the lock now belongs to {held.describe() if held else 'nobody'}"
+            return False
+        return True
+
+    def verify(self) -> None:
+        """``check``, after reading the lock back (before a step that must not follow a lost lease)."""
+        self._still_mine()
+        self.check()
+
+    def renew(self) -> None:
+        """Push the expiry ``ttl`` ahead, after checking the lock still holds this run's token."""
+        if not self._still_mine():
             return
         renewed = LeaseRecord(self._record.token, self._owner, self._clock() + self._ttl)
         replace_with(self.path, renewed.encode())

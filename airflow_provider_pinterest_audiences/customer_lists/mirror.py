@@ -162,7 +162,7 @@ def _mirror_leased(
     batches = chain(writer.batches_of(diff.adds_path, "ADD"), writer.batches_of(diff.removes_path, "REMOVE"))
     sent_to = writer.send(customer_list_id, _while_leased(batches, lease), diff.add_count + diff.remove_count)
     assert sent_to is not None  # no list yet means no snapshot: every member is an ADD
-    lease.check()
+    lease.verify()
     after = ListState.from_api(get_list(sent_to))
     save_snapshot(state_path, diff, list_type=list_type, customer_list_id=sent_to, list_state=after)
     return UploadResult(sent_to, counts, writer.sent, writer.batches, diff.desired_count)

@@ -174,6 +174,36 @@ def test_a_live_lease_fails_the_run_before_any_api_call(server: EmulatorServer, 
     assert members(server, list_id) == hashed(range(5))
 
 
+def test_a_run_that_lost_its_lease_mid_upload_saves_no_snapshot_and_a_rerun_is_exact(
+    server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+
+    name, state = next(_names), tmp_path / "taken.snapshot"
+    list_id, _ = mirror(name, state, range(40))
+    snapshot_before = state.read_bytes()
+    real_update = PinterestHook.update_customer_list
+    lock = tmp_path / "taken.snapshot.lock"
+    usurper = LeaseRecord("f" * 32, {"dag_id": "crm", "run_id": "usurper", "host": "w3", "pid": "4"}, 4e9)
+
+    def update_then_lose_the_lease(hook: PinterestHook, *args: Any, **kwargs: Any) -> Any:
+        lock.write_bytes(usurper.encode())  # this run stalled past its expiry; another took over
+        return real_update(hook, *args, **kwargs)
+
+    monkeypatch.setattr(PinterestHook, "update_customer_list", update_then_lose_the_lease)
+    with pytest.raises(StateLeaseError, match=r"lost its lease .* run_id usurper"):
+        mirror(name, state, range(20, 60), max_records_per_request=5)
+    monkeypatch.setattr(PinterestHook, "update_customer_list", real_update)
+    assert state.read_bytes() == snapshot_before
+    assert (tmp_path / "taken.snapshot.pending").exists()
+    assert lock.read_bytes() == usurper.encode()  # the new holder's lock is left alone
+    lock.unlink()  # the usurper finished
+    _, rerun = mirror(name, state, range(20, 60))
+    assert members(server, list_id) == hashed(range(20, 60))
+    assert state_files(state) == ["taken.snapshot"]
+    assert (rerun["added"], rerun["removed"]) == (20, 20)
+
+
 def test_the_next_run_cleans_what_a_killed_run_left(server: EmulatorServer, tmp_path: Path) -> None:
     name, state = next(_names), tmp_path / "killed.snapshot"
     mirror(name, state, range(30))

@@ -192,3 +192,18 @@ def test_owner_comes_from_the_airflow_task_environment(monkeypatch: pytest.Monke
         "try_number": "3",
     }
     assert found["pid"] == str(os.getpid())
+
+
+def test_verify_reads_the_lock_back_where_check_trusts_the_last_renewal(state: Any) -> None:
+    clock = Clock()
+    running = lease(state, clock)
+    running.acquire()
+    running.verify()
+    usurper = LeaseRecord("f" * 32, owner(1, run_id="usurper"), clock.now + 600)
+    with lock_path_for(state).open("wb") as out:
+        out.write(usurper.encode())
+    running.check()  # nothing read yet
+    with pytest.raises(StateLeaseError, match=r"now belongs to .*run_id usurper"):
+        running.verify()
+    with pytest.raises(StateLeaseError):
+        running.check()
