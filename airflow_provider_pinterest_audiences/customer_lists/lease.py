@@ -4,14 +4,14 @@ The lock file is created exclusively and holds a random token, its owner (Airflo
 when known, host and process id; nothing secret) and an expiry. While a live run holds it, another run
 fails at once, naming the holder and the expiry, before any API call. The holder renews it from a
 background thread every third of ``ttl``, so an upload of any length keeps it, and a killed run's lease
-expires within ``ttl``; the next run takes an expired lease over (with a warning), and a retry of the same
-task instance takes over the lease of its own earlier try at once. The lease is released when the run
-ends, whether it succeeded or failed.
+expires within ``ttl``: the next run takes an expired lease over (with a warning). Two are taken over at
+once: an earlier try's of the same task instance (Airflow runs one try at a time), and one whose holder
+ran on this host (same host name) in a process that has ended. The lease is released when the run ends,
+whether it succeeded or failed.
 
 The holder checks the lease before every batch (as last renewed) and reads the lock back before saving the
 snapshot: if the lock no longer holds its token (it failed to renew in time and another run took over),
-it stops. How exclusive the create is
-depends on where the state lives:
+it stops. How exclusive the create is depends on where the state lives:
 
 * local paths: a hard link of a fully written private file, atomic (``O_EXCL`` without hard links);
 * ``s3://`` (s3fs 2025.7 or later: ``If-None-Match: *``), ``gs://`` (gcsfs) and ``abfs://`` (adlfs):
@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from airflow_provider_pinterest_audiences.customer_lists.local_process import process_alive
 from airflow_provider_pinterest_audiences.customer_lists.state_files import create_exclusive, replace_with
 from airflow_provider_pinterest_audiences.exceptions import PinterestError
 
@@ -109,6 +110,12 @@ class LeaseRecord:
         where = f"host {owner.get('host', '?')}, pid {owner.get('pid', '?')}"
         return f"{who + '; ' if who else ''}{where}; expires {_utc(self.expires_at)}"
 
+    def is_dead_process_here(self) -> bool:
+        """Whether the holder ran on this host and its process has ended (it was killed)."""
+        pid = self.owner.get("pid", "")
+        same_host = self.owner.get("host") == socket.gethostname()
+        return same_host and pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid))
+
     def is_earlier_try_of(self, owner: dict[str, str]) -> bool:
         """Whether this lease belongs to an earlier try of the task instance ``owner`` is a try of."""
         same_instance = all(key in owner and self.owner.get(key) == owner[key] for key in _TASK_INSTANCE)
@@ -170,7 +177,8 @@ class StateLease:
             held = self._read()
             if held is None:
                 continue  # released meanwhile
-            if held.expires_at > self._clock() and not held.is_earlier_try_of(self._owner):
+            dead = held.is_dead_process_here() or held.is_earlier_try_of(self._owner)
+            if held.expires_at > self._clock() and not dead:
                 raise self._held_by(held)
             self._log.warning(
                 "Taking over the lease on %s from a run that did not release it (%s)",

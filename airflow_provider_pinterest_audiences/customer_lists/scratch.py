@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from airflow_provider_pinterest_audiences.customer_lists.local_process import process_alive
 from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan
 
 PREFIX = "pinterest-customer-list-"
@@ -38,16 +39,6 @@ def owner_prefix(key: str) -> str:
     return f"{PREFIX}{key}-{_short_hash(socket.gethostname())}-"
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
-
-
 def remove_dead_scratch(key: str, log: logging.Logger, directory: str | None = None) -> int:
     """Delete the scratch directories of list ``key`` whose process has ended; how many were removed."""
     directory = directory or tempfile.gettempdir()
@@ -57,7 +48,7 @@ def remove_dead_scratch(key: str, log: logging.Logger, directory: str | None = N
         pid = entry.name[len(mine) :].split("-", 1)[0]
         if not entry.name.startswith(mine) or not pid.isdigit() or not entry.is_dir(follow_symlinks=False):
             continue
-        if int(pid) != os.getpid() and not _process_alive(int(pid)):
+        if int(pid) != os.getpid() and not process_alive(int(pid)):
             shutil.rmtree(entry.path, ignore_errors=True)
             removed += 1
     if removed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import stat
 import threading
 import time
@@ -21,6 +22,7 @@ from airflow_provider_pinterest_audiences.customer_lists.lease import (
 )
 from airflow_provider_pinterest_audiences.customer_lists.snapshot import as_state_path
 from tests.object_storage import attach_memory_store
+from tests.unit.customer_lists.test_mirror import dead_pid
 
 LOG = logging.getLogger("test-lease")
 TASK = {
@@ -207,3 +209,19 @@ def test_verify_reads_the_lock_back_where_check_trusts_the_last_renewal(state: A
         running.verify()
     with pytest.raises(StateLeaseError):
         running.check()
+
+
+def test_a_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(state: Any) -> None:
+    clock = Clock()
+    here = socket.gethostname()
+    lease(state, clock, owner=owner(1, run_id="alive", host=here, pid=str(os.getpid()))).acquire()
+    with pytest.raises(StateLeaseError, match="run_id alive"):  # a live process keeps its lease
+        lease(state, clock).acquire()
+    lock_path_for(state).unlink()
+    lease(state, clock, owner=owner(1, run_id="killed", host=here, pid=str(dead_pid()))).acquire()
+    lease(state, clock).acquire()
+    assert held(state).owner == owner(1)
+    lock_path_for(state).unlink()
+    lease(state, clock, owner=owner(1, run_id="elsewhere", host="other-host", pid=str(dead_pid()))).acquire()
+    with pytest.raises(StateLeaseError, match="run_id elsewhere"):  # another host's pid says nothing here
+        lease(state, clock).acquire()
