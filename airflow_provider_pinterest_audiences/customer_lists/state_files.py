@@ -29,6 +29,12 @@ def temporary_sibling(path: Any) -> Any:
     return path.with_name(f"{path.name}{TEMPORARY_MARK}{uuid.uuid4().hex}")
 
 
+def _local_with_parent(path: Any) -> str:
+    """The local filesystem path of ``path``, its directory made."""
+    os.makedirs(os.path.dirname(path.path) or os.curdir, exist_ok=True)
+    return str(path.path)
+
+
 def _create_local(path: str) -> IO[bytes]:
     """A new local file, readable by its owner only; fails if it exists."""
     return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE), "wb")
@@ -37,8 +43,7 @@ def _create_local(path: str) -> IO[bytes]:
 def open_new(path: Any) -> IO[bytes]:
     """Open a new file for writing (its parent made locally); 0600 on the local filesystem."""
     if is_local(path):
-        os.makedirs(os.path.dirname(path.path), exist_ok=True)
-        return _create_local(path.path)
+        return _create_local(_local_with_parent(path))
     handle: IO[bytes] = path.open("wb")
     return handle
 
@@ -69,8 +74,7 @@ def create_exclusive(path: Any, data: bytes) -> bool:
         except FileExistsError:
             return False
         return True
-    target = path.path
-    os.makedirs(os.path.dirname(target), exist_ok=True)
+    target = _local_with_parent(path)
     temporary = temporary_sibling(path).path
     with _create_local(temporary) as out:
         out.write(data)

@@ -21,7 +21,11 @@ from airflow_provider_pinterest_audiences.customer_lists.scratch import (
 )
 from airflow_provider_pinterest_audiences.customer_lists.snapshot import as_state_path
 from airflow_provider_pinterest_audiences.customer_lists.source import CustomerSource
-from airflow_provider_pinterest_audiences.customer_lists.state_files import remove_leftovers
+from airflow_provider_pinterest_audiences.customer_lists.state_files import (
+    create_exclusive,
+    open_new,
+    remove_leftovers,
+)
 from tests.object_storage import attach_memory_store
 
 LOG = logging.getLogger("test-mirror")
@@ -152,3 +156,14 @@ def test_scratch_directory_is_named_for_its_list_and_process_and_removed_after()
         assert name.startswith(f"{owner_prefix(list_key(plan('newsletter')))}{os.getpid()}-")
         assert os.stat(workdir).st_mode & 0o077 == 0
     assert not Path(workdir).exists()
+
+
+@pytest.mark.airflow3_only  # Airflow 2.11's ObjectStoragePath resolves a relative path from /
+def test_state_files_beside_a_relative_state_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    state = as_state_path("list.snapshot")
+    assert create_exclusive(state.with_name("list.snapshot.lock"), b"lock")
+    with open_new(state) as out:
+        out.write(b"snapshot")
+    assert not create_exclusive(state.with_name("list.snapshot.lock"), b"other")
+    assert {path.name for path in tmp_path.iterdir()} == {"list.snapshot", "list.snapshot.lock"}
