@@ -150,6 +150,7 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
         mode: str = "append",
         state_path: Any = None,
         max_invalid_ratio: float = DEFAULT_MAX_INVALID_RATIO,
+        ad_account_id: str | None = None,
         max_records_per_request: int = DEFAULT_MAX_RECORDS_PER_REQUEST,
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         hashing_processes: int | None = None,
@@ -158,7 +159,7 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
         lease_ttl: float = DEFAULT_LEASE_TTL,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(ad_account_id=ad_account_id, **kwargs)
         self.customer_list_name = customer_list_name
         self.customer_list_id = customer_list_id
         self.source = source
