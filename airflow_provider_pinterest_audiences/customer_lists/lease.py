@@ -16,8 +16,9 @@ it stops. How exclusive the create is depends on where the state lives:
 * local paths: a hard link of a fully written private file, atomic (``O_EXCL`` without hard links);
 * ``s3://`` (s3fs 2025.7 or later: ``If-None-Match: *``), ``gs://`` (gcsfs) and ``abfs://`` (adlfs):
   atomic, through fsspec's exclusive ``mode="xb"``;
-* other filesystems may ignore ``"xb"`` and overwrite: the holder reads its token back after creating it
-  and at every renewal, which narrows the window but cannot close it;
+* other filesystems may ignore ``"xb"`` and overwrite, or refuse it (then the lock is checked for and
+  written): the holder reads its token back after creating it and at every renewal, which narrows the
+  window but cannot close it;
 * ``memory://`` (tests): atomic within one process.
 
 Taking over an expired lease reads, re-checks and deletes it before creating a new one: two runs racing

@@ -65,7 +65,8 @@ def create_exclusive(path: Any, data: bytes) -> bool:
 
     Local: the bytes go to a private temporary sibling which is then hard-linked to ``path``, so the file
     appears whole or not at all and two creators cannot both win (``O_EXCL`` where links are refused).
-    Object storage: ``open(mode="xb")``, atomic where the filesystem implements exclusive create.
+    Object storage: ``open(mode="xb")``, atomic where the filesystem implements exclusive create; one that
+    refuses the mode gets a check for the file, then a plain write (not atomic).
     """
     if not is_local(path):
         try:
@@ -73,6 +74,11 @@ def create_exclusive(path: Any, data: bytes) -> bool:
                 out.write(data)
         except FileExistsError:
             return False
+        except (NotImplementedError, ValueError):  # no exclusive mode on this filesystem
+            if path.exists():
+                return False
+            with path.open("wb") as out:
+                out.write(data)
         return True
     target = _local_with_parent(path)
     temporary = temporary_sibling(path).path

@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fsspec.implementations.memory import MemoryFileSystem
 
 from airflow_provider_pinterest_audiences.customer_lists.freshness import ListState, stale_reason
 from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan
@@ -167,3 +169,23 @@ def test_state_files_beside_a_relative_state_path(tmp_path: Path, monkeypatch: p
         out.write(b"snapshot")
     assert not create_exclusive(state.with_name("list.snapshot.lock"), b"other")
     assert {path.name for path in tmp_path.iterdir()} == {"list.snapshot", "list.snapshot.lock"}
+
+
+def test_exclusive_create_falls_back_where_the_filesystem_refuses_mode_xb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_open = MemoryFileSystem._open
+
+    def no_exclusive_mode(
+        fs: MemoryFileSystem, path: str, mode: str = "rb", *args: Any, **kwargs: Any
+    ) -> Any:
+        if "x" in mode:
+            raise NotImplementedError("File mode not supported")  # as some fsspec backends do
+        return real_open(fs, path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(MemoryFileSystem, "_open", no_exclusive_mode)
+    attach_memory_store()
+    lock = as_state_path(f"memory://locks/{tmp_path.name}/list.snapshot.lock")
+    assert create_exclusive(lock, b"first")
+    assert not create_exclusive(lock, b"second")
+    assert lock.read_bytes() == b"first"
