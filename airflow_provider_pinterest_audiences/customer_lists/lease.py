@@ -36,6 +36,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -187,7 +188,8 @@ class StateLease:
                 held.describe(),
             )
             if self._read() == held:
-                self.path.unlink()
+                with suppress(FileNotFoundError):
+                    self.path.unlink()
         raise self._held_by(self._read() or self._record)
 
     def check(self) -> None:
