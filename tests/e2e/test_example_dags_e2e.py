@@ -144,7 +144,7 @@ def test_every_example_dag_survives_throttling_outages_and_token_expiry(
     with EmulatorServer(settings, host="127.0.0.1", port=0) as server:
         root = server.base_url.removesuffix("/v5")
         connection = json.loads(server.connection_json())
-        connection["extra"]["refresh_token_variable"] = "pinterest_default_tokens"  # rotation-safe set-up
+        connection["extra"]["oauth_variable"] = "pinterest_default_tokens"  # rotation-safe set-up
         airflow = prepare_airflow(tmp_path_factory.mktemp("airflow-faults"), json.dumps(connection), root)
         outputs = []
         for dag_id in DAG_IDS:
