@@ -2,8 +2,10 @@
 
 Pinterest cannot list a customer list's members, but it reports when the list last changed and how many
 records were ever added and removed. A snapshot records those (``ListState``) as they were after its run's
-last batch. If the list reports anything else now, something changed it since: another run, another tool,
-or the snapshot is an older copy restored over a newer one. A pending file explains such a change only if
+last batch. Every batch moves a counter (Pinterest counts records even when they change nothing), so if a
+counter moved since, something sent a batch: another run, another tool, or the snapshot is an older copy
+restored over a newer one. ``updated_time`` is only compared when the list reports no counters: it also
+moves for changes that keep the members, such as a rename. A pending file explains such a change only if
 it extends this very snapshot (same generation): it names every member its failed run may have touched.
 One that extends an older generation was left by the run that saved this snapshot (killed before deleting
 it) and explains nothing; one that extends a newer generation proves the snapshot is an older copy.
@@ -18,6 +20,7 @@ from typing import Any
 from airflow_provider_pinterest_audiences.exceptions import PinterestError
 
 STALE_SNAPSHOT_CHOICES = ("fail", "resync")
+_COUNTERS = ("num_uploaded_user_records", "num_removed_user_records")
 
 
 class StaleSnapshotError(PinterestError):
@@ -51,13 +54,19 @@ class ListState:
         return asdict(self)
 
     def differences(self, now: ListState) -> list[str]:
-        """Each field that differs, as ``name then -> now``."""
+        """What moved since, as ``name then -> now`` (see the module docstring); empty when nothing did."""
         then_fields, now_fields = self.to_json(), now.to_json()
-        return [
-            f"{name} {then_fields[name]} -> {now_fields[name]}"
-            for name in then_fields
-            if then_fields[name] != now_fields[name]
-        ]
+        compared = (
+            _COUNTERS if any(then_fields[name] is not None for name in _COUNTERS) else ("updated_time",)
+        )
+        moved = [name for name in compared if then_fields[name] != now_fields[name]]
+        if (
+            moved
+            and then_fields["updated_time"] != now_fields["updated_time"]
+            and "updated_time" not in moved
+        ):
+            moved.append("updated_time")
+        return [f"{name} {then_fields[name]} -> {now_fields[name]}" for name in moved]
 
 
 def stale_reason(

@@ -42,13 +42,15 @@ WRITTEN = ListState(1_764_547_200, 1_000, 40)
         (None, None, 0, ListState(1_764_550_000, 100, 0), None),  # failed after creating the list
         (3, None, None, ListState(1_764_550_000, 1_200, 40), None),  # version 1: nothing recorded
         (3, WRITTEN, None, None, None),  # no list found: the snapshot's list id is checked elsewhere
+        (3, WRITTEN, None, ListState(1_764_550_000, 1_000, 40), None),  # renamed: no batch since
+        (3, ListState(5, None, None), None, ListState(6, None, None), "updated_time 5 -> 6"),  # no counters
         (
             3,
             WRITTEN,
             None,
             ListState(1_764_550_000, 1_000, 90),
-            "list changed since snapshot generation 3 was written (updated_time 1764547200 -> 1764550000, "
-            "num_removed_user_records 40 -> 90) and no pending file",
+            "list changed since snapshot generation 3 was written (num_removed_user_records 40 -> 90, "
+            "updated_time 1764547200 -> 1764550000) and no pending file",
         ),
         (
             3,
