@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 
 from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
-from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
 from airflow_provider_pinterest_audiences.exceptions import PinterestApiError, PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.operators.customer_list import PinterestUploadCustomerListOperator
-from tests.integration.emulator_api import ACCOUNT, control
+from tests.integration.emulator_api import ACCOUNT, control, emulator_settings
 from tests.object_storage import attach_memory_store
 
 UUIDS = ["6D92078A-8246-4BA4-AE5B-76104861E7DC", "0f7c6a1e-3b2d-4c5e-9f8a-1b2c3d4e5f60"]
@@ -38,7 +37,7 @@ class FakeTaskInstance:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(EmulatorSettings(ads_write_per_minute=100_000), host="127.0.0.1", port=0) as running:
+    with EmulatorServer(emulator_settings(ads_write_per_minute=100_000), host="127.0.0.1", port=0) as running:
         yield running
 
 

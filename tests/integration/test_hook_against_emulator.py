@@ -15,6 +15,7 @@ from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSetti
 from airflow_provider_pinterest_audiences.exceptions import PinterestApiError
 from airflow_provider_pinterest_audiences.hooks.oauth import PROCESS_TOKENS
 from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestAsyncHook, PinterestHook
+from tests.integration.emulator_api import emulator_settings
 from tests.openapi_spec import require_spec, validate_response
 
 ACCOUNT = EmulatorSettings().ad_account_id
@@ -26,7 +27,7 @@ def hashes(count: int, salt: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
-    settings = EmulatorSettings(clock_speed=20.0, rotate_refresh_tokens=True)
+    settings = emulator_settings(clock_speed=20.0, rotate_refresh_tokens=True)
     with EmulatorServer(settings, host="127.0.0.1", port=0) as running, pytest.MonkeyPatch.context() as patch:
         patch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", running.connection_json())
         yield running
@@ -127,7 +128,7 @@ def test_a_fresh_hook_with_the_used_refresh_token_fails_clearly(emulator: Emulat
 
 
 async def test_async_hook_polls_through_faults_and_expiry() -> None:
-    settings = EmulatorSettings(clock_speed=20.0)
+    settings = emulator_settings(clock_speed=20.0)
     with EmulatorServer(settings, host="127.0.0.1", port=0) as server, pytest.MonkeyPatch.context() as patch:
         patch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", server.connection_json())
         sync = PinterestHook()

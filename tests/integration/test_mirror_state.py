@@ -18,10 +18,9 @@ from airflow_provider_pinterest_audiences.customer_lists.lease import LeaseRecor
 from airflow_provider_pinterest_audiences.customer_lists.scratch import list_key, owner_prefix
 from airflow_provider_pinterest_audiences.customer_lists.snapshot import as_state_path
 from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
-from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.operators.customer_list import PinterestUploadCustomerListOperator
-from tests.integration.emulator_api import ACCOUNT, server_fixture
+from tests.integration.emulator_api import ACCOUNT, emulator_settings, server_fixture
 from tests.integration.test_customer_list_operator import (
     members,
     pinterest_connection,  # noqa: F401 (the autouse fixture pointing the default connection at the server)
@@ -31,7 +30,7 @@ from tests.integration.test_customer_list_operator import (
 )
 from tests.unit.customer_lists.test_mirror import dead_pid
 
-server = server_fixture(EmulatorSettings(ads_write_per_minute=100_000))
+server = server_fixture(emulator_settings(ads_write_per_minute=100_000))
 _names = (f"mirror-state-{n}" for n in itertools.count())
 
 

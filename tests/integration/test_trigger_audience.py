@@ -17,10 +17,10 @@ import requests
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
-from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 from airflow_provider_pinterest_audiences.triggers.audience import PinterestAudienceTrigger
+from tests.integration.emulator_api import emulator_settings
 
 CLASSPATH = "airflow_provider_pinterest_audiences.triggers.audience.PinterestAudienceTrigger"
 ACCOUNT = "549755885175"
@@ -30,7 +30,7 @@ EVENT_WAIT = 15.0
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
-    settings = EmulatorSettings(
+    settings = emulator_settings(
         audience_initializing_seconds=0.1,
         audience_processing_seconds=0.3,
         customer_list_processing_seconds=0.2,
