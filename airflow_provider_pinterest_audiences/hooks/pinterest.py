@@ -503,6 +503,20 @@ class PinterestHook(_PinterestHookBase):
         """Share or revoke an audience with businesses."""
         return self._share(ad_account_id, audience_id, "businesses", recipient_business_ids, operation_type)
 
+    def list_audience_shares(
+        self, ad_account_id: str, audience_id: str, *, account_type: str = "AD_ACCOUNT"
+    ) -> Iterator[JSON]:
+        """The ad accounts (``account_type="AD_ACCOUNT"``) or businesses (``"BUSINESS_ACCOUNT"``) an owned
+        audience is shared with: ``SharedAudienceAccount`` objects (``account_id``, ``shared_on_timestamp``)."""
+        if account_type not in ("AD_ACCOUNT", "BUSINESS_ACCOUNT"):
+            raise PinterestInvalidArgumentError(
+                "account_type", f"expected AD_ACCOUNT or BUSINESS_ACCOUNT, got {account_type!r}"
+            )
+        params = {"audience_id": pinterest_id(audience_id, "audience_id"), "account_type": account_type}
+        return self._paginate(
+            "audiences/shared_accounts", f"{account_path(ad_account_id, 'audiences')}/shared/accounts", params
+        )
+
     def _share(
         self,
         ad_account_id: str,
@@ -529,6 +543,12 @@ class PinterestHook(_PinterestHookBase):
             f"{account_path(ad_account_id, 'audiences')}/{recipient_kind}/shared",
             json_body=body,
         )
+
+    # -- ad accounts -----------------------------------------------------------------------------
+
+    def list_ad_accounts(self) -> Iterator[JSON]:
+        """Every ad account the token can use, shared ones included (``GET /ad_accounts``)."""
+        return self._paginate("ad_accounts/list", "/ad_accounts")
 
     # -- ad groups -------------------------------------------------------------------------------
 

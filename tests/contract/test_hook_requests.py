@@ -27,6 +27,7 @@ CANNED: dict[tuple[str, str], Any] = {
     ("GET", "ad_groups"): {"items": [{"id": "3"}], "bookmark": None},
     ("PATCH", "ad_groups"): {"items": [{"data": {"id": "3"}, "exceptions": []}]},
     ("GET", "ad_accounts"): {"items": [{"id": AD_ACCOUNT_ID}], "bookmark": None},
+    ("GET", "shared/accounts"): {"items": [{"account_id": "549755885176"}], "bookmark": None},
     ("POST", "oauth/token"): {
         "access_token": "new",
         "refresh_token": "r2",
@@ -136,6 +137,11 @@ SYNC_CALLS: dict[str, Callable[[PinterestHook], Any]] = {
     "share_audience_with_businesses": lambda h: h.share_audience_with_businesses(
         AD_ACCOUNT_ID, audience_id="2542620905473", recipient_business_ids=["12345"], operation_type="REVOKE"
     ),
+    "list_audience_shares": lambda h: list(h.list_audience_shares(AD_ACCOUNT_ID, "2542620905473")),
+    "list_audience_shares BUSINESS_ACCOUNT": lambda h: list(
+        h.list_audience_shares(AD_ACCOUNT_ID, "2542620905473", account_type="BUSINESS_ACCOUNT")
+    ),
+    "list_ad_accounts": lambda h: list(h.list_ad_accounts()),
     "get_ad_group": lambda h: h.get_ad_group(AD_ACCOUNT_ID, "3"),
     "list_ad_groups": lambda h: list(
         h.list_ad_groups(
