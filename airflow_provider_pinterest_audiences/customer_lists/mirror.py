@@ -11,7 +11,8 @@ membership as a clean run. A snapshot the list contradicts fails the run, or wit
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from itertools import chain
 from typing import Any
 
@@ -39,16 +40,13 @@ from airflow_provider_pinterest_audiences.customer_lists.snapshot import (
 from airflow_provider_pinterest_audiences.customer_lists.state_files import remove_leftovers
 from airflow_provider_pinterest_audiences.exceptions import PinterestApiError
 
-GetList = Callable[[str], Mapping[str, Any]]
-"""Reads one customer list of the plan's ad account by id (``PinterestHook.get_customer_list``)."""
 
-
-def _current_state(get_list: GetList, customer_list_id: str | None) -> ListState | None:
-    """What the list reports now; None when there is no list yet; a clear error when it is gone."""
+def _list_now(writer: ListWriter, customer_list_id: str | None) -> Mapping[str, Any] | None:
+    """The list as Pinterest reports it now; None when there is no list yet; a clear error when it is gone."""
     if customer_list_id is None:
         return None
     try:
-        return ListState.from_api(get_list(customer_list_id))
+        return writer.read_list(customer_list_id)
     except PinterestApiError as exc:
         if exc.status_code != 404:
             raise
@@ -96,36 +94,38 @@ def _while_leased(batches: Iterator[Batch], lease: StateLease) -> Iterator[Batch
         yield batch
 
 
-def mirror_list(
-    plan: UploadPlan, writer: ListWriter, get_list: GetList, workdir: str, log: logging.Logger
-) -> UploadResult:
+def mirror_list(plan: UploadPlan, writer: ListWriter, workdir: str, log: logging.Logger) -> UploadResult:
     """Run ``plan`` (mode ``mirror``) through ``writer``, with local scratch files in ``workdir``.
 
-    The source is read before the lease is taken, so bad input fails without touching the state.
+    The source is read before the lease is taken, so bad input fails without touching the state. A dry
+    run takes no lease and writes nothing: it reads the state and the list, and returns the diff's counts.
     """
     state_path = as_state_path(plan.state_path)
     with DigestBuckets(workdir) as desired:
         counts = read_digests(plan, desired.add, log)
+        if plan.dry_run:
+            return _mirror_leased(plan, writer, desired, workdir, None, log, counts)
         with StateLease(state_path, ttl=plan.lease_ttl, log=log) as lease:
             remove_leftovers([state_path, pending_path_for(state_path), lock_path_for(state_path)], log)
-            return _mirror_leased(plan, writer, get_list, desired, workdir, lease, log, counts)
+            return _mirror_leased(plan, writer, desired, workdir, lease, log, counts)
 
 
 def _mirror_leased(
     plan: UploadPlan,
     writer: ListWriter,
-    get_list: GetList,
     desired: DigestBuckets,
     workdir: str,
-    lease: StateLease,
+    lease: StateLease | None,
     log: logging.Logger,
     counts: RecordCounts,
 ) -> UploadResult:
-    """What a mirror run does under the lease: check the snapshot, diff, record pending, send, save."""
+    """What a mirror run does under the lease (None: a dry run): check the snapshot, diff, record pending,
+    send, save."""
     state_path = as_state_path(plan.state_path)
     list_type = plan.list_type.value
     customer_list_id = writer.find_list_id()
-    current = _current_state(get_list, customer_list_id)
+    before = _list_now(writer, customer_list_id)
+    current = None if before is None else ListState.from_api(before)
     headers = read_state_headers(state_path, list_type=list_type, customer_list_id=customer_list_id)
     resync = _check_fresh(plan, state_path, headers, current, log)
     diff = plan_mirror(
@@ -149,13 +149,19 @@ def _mirror_leased(
             state_path,
             customer_list_id,
         )
+    planned = Counter({"ADD": diff.add_count, "REMOVE": diff.remove_count})
+    unchanged = UploadResult(
+        customer_list_id, counts, Counter(), 0, diff.desired_count, before, before, planned
+    )
+    if lease is None:
+        return unchanged
     if not diff.changes_list:  # the snapshot already equals the source, so the list exists
         assert customer_list_id is not None
         if diff.had_pending or headers.snapshot is None or headers.snapshot.list_state != current:
             save_snapshot(
                 state_path, diff, list_type=list_type, customer_list_id=customer_list_id, list_state=current
             )
-        return UploadResult(customer_list_id, counts, desired_members=diff.desired_count)
+        return unchanged
     save_pending(state_path, diff, list_type=list_type, customer_list_id=customer_list_id)
     # ADD and REMOVE batches are disjoint, so they may be in flight together; the snapshot is saved only
     # after the last of them succeeded, and only while this run still holds the lease.
@@ -163,6 +169,10 @@ def _mirror_leased(
     sent_to = writer.send(customer_list_id, _while_leased(batches, lease), diff.add_count + diff.remove_count)
     assert sent_to is not None  # no list yet means no snapshot: every member is an ADD
     lease.verify()
-    after = ListState.from_api(get_list(sent_to))
-    save_snapshot(state_path, diff, list_type=list_type, customer_list_id=sent_to, list_state=after)
-    return UploadResult(sent_to, counts, writer.sent, writer.batches, diff.desired_count)
+    after = writer.read_list(sent_to)
+    save_snapshot(
+        state_path, diff, list_type=list_type, customer_list_id=sent_to, list_state=ListState.from_api(after)
+    )
+    return UploadResult(
+        sent_to, counts, writer.sent, writer.batches, diff.desired_count, before, after, planned
+    )

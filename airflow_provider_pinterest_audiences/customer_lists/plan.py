@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,17 +38,36 @@ class UploadPlan:
     max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS
     on_stale_snapshot: str = "fail"
     lease_ttl: float = DEFAULT_LEASE_TTL
+    dry_run: bool = False
+
+    def batches_for(self, records: int) -> int:
+        """Requests needed for ``records`` records of one operation."""
+        return -(-records // self.records_per_request)
+
+
+LIST_HEALTH_KEYS = ("status", "num_uploaded_user_records", "num_removed_user_records", "num_batches")
+
+
+def list_health(customer_list: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What a customer list says about its uploads (status and counters), for the summary."""
+    if customer_list is None:
+        return None
+    return {key: customer_list.get(key) for key in LIST_HEALTH_KEYS}
 
 
 @dataclass
 class UploadResult:
-    """What one upload did: the list, the counts read, the records sent per operation, the batches."""
+    """What one upload did: the list, the counts read, the records sent (or, in a dry run, planned) per
+    operation, the batches, and the list as Pinterest reported it before and after."""
 
-    customer_list_id: str
+    customer_list_id: str | None
     counts: RecordCounts
     sent: Counter[str] = field(default_factory=Counter)
     batches: int = 0
     desired_members: int | None = None
+    list_before: Mapping[str, Any] | None = None
+    list_after: Mapping[str, Any] | None = None
+    planned: Counter[str] = field(default_factory=Counter)
 
     def summary(self, plan: UploadPlan) -> dict[str, Any]:
         """The ``upload_summary`` XCom: ids and counts only, never an identifier."""
@@ -62,4 +82,12 @@ class UploadResult:
             "added": self.sent["ADD"],
             "removed": self.sent["REMOVE"],
             "batches": self.batches,
+            "list_before": list_health(self.list_before),
+            "list_after": list_health(self.list_after),
+            "dry_run": plan.dry_run,
+            "planned": {
+                "add": self.planned["ADD"],
+                "remove": self.planned["REMOVE"],
+                "batches": plan.batches_for(self.planned["ADD"]) + plan.batches_for(self.planned["REMOVE"]),
+            },
         }

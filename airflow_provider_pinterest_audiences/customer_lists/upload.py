@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -34,15 +35,16 @@ def run_upload(
     """Carry out ``plan`` on ``hook`` (``new_hook`` makes one hook per extra upload thread)."""
     writer = ListWriter(plan, hook, new_hook, log)
     with scratch_directory(plan, log) as workdir:
-        if plan.mode == "mirror":
-            return mirror_list(
-                plan,
-                writer,
-                lambda list_id: hook.get_customer_list(plan.ad_account_id, list_id),
-                workdir,
-                log,
-            )
-        return _append_or_remove(plan, writer, workdir, log)
+        run = mirror_list if plan.mode == "mirror" else _append_or_remove
+        result = run(plan, writer, workdir, log)
+    if plan.dry_run:
+        log.info(
+            "Dry run: would add %d and remove %d records in %d requests; nothing was sent or saved",
+            result.planned["ADD"],
+            result.planned["REMOVE"],
+            plan.batches_for(result.planned["ADD"]) + plan.batches_for(result.planned["REMOVE"]),
+        )
+    return result
 
 
 def _append_or_remove(
@@ -58,6 +60,11 @@ def _append_or_remove(
             "customer_list_name",
             f"no customer list named {plan.customer_list_name!r} in ad account {plan.ad_account_id}",
         )
+    before = None if customer_list_id is None else writer.read_list(customer_list_id)
+    planned = Counter({operation: counts.valid})
+    if plan.dry_run:
+        return UploadResult(customer_list_id, counts, list_before=before, list_after=before, planned=planned)
     sent_to = writer.send(customer_list_id, writer.batches_of(spool_path, operation), counts.valid)
     assert sent_to is not None  # counts.valid > 0, so at least one batch went out
-    return UploadResult(sent_to, counts, writer.sent, writer.batches)
+    after = writer.read_list(sent_to)
+    return UploadResult(sent_to, counts, writer.sent, writer.batches, None, before, after, planned)

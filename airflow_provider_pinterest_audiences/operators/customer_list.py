@@ -76,9 +76,14 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
     once every batch has succeeded. The first failed batch stops the sending: the requests already in flight
     finish, then its error is raised, and a retry of the task ends with the same membership as a clean run.
 
-    Returns the customer list id; pushes an ``upload_summary`` XCom with the counts. Logs counts and rates,
-    never an identifier. An iterable ``source`` (an XCom list) is read in full but recorded in Airflow's
-    rendered fields only as a summary such as ``<list of 3,000 identifiers from XCom 'extract'>``.
+    ``dry_run=True`` reads, validates and plans (the records to add and remove, the requests) and stops
+    there: no write call, no lease, the snapshot untouched; it returns the list id if the list exists.
+
+    Returns the customer list id; pushes an ``upload_summary`` XCom with the counts (also what the list
+    reported before and after the run: status, ``num_uploaded_user_records``, ``num_removed_user_records``,
+    ``num_batches``). Logs counts and rates, never an identifier. An iterable ``source`` (an XCom list) is
+    read in full but recorded in Airflow's rendered fields only as a summary such as
+    ``<list of 3,000 identifiers from XCom 'extract'>``.
 
     :param customer_list_name: list name: get-or-create (append, mirror) or look up (remove).
     :param customer_list_id: id of an existing list. Give exactly one of name or id.
@@ -99,6 +104,7 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
     :param on_stale_snapshot: mirror only: what to do when the list changed since the snapshot in a way
         it cannot explain (e.g. an older snapshot was put back): ``fail`` (default: nothing is sent) or
         ``resync`` (send every wanted member again, remove only those the snapshot proves left).
+    :param dry_run: plan only; send nothing and save nothing.
     :param lease_ttl: mirror only: seconds a lease lasts unless renewed (every third of it, while the run
         lives); a killed run's lease is taken over after it. At least 30; default 600.
     :param max_invalid_ratio: fail before any API call when more than this share of rows is invalid.
@@ -157,6 +163,7 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
         max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
         on_stale_snapshot: str = "fail",
         lease_ttl: float = DEFAULT_LEASE_TTL,
+        dry_run: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(ad_account_id=ad_account_id, **kwargs)
@@ -179,6 +186,7 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
         self.max_concurrent_requests = max_concurrent_requests
         self.on_stale_snapshot = on_stale_snapshot
         self.lease_ttl = lease_ttl
+        self.dry_run = dry_run
         self._check_arguments()
         self.check_literal_arguments()
 
@@ -220,6 +228,8 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
             raise PinterestInvalidArgumentError(
                 "max_concurrent_requests", f"must be an integer of at least 1, got {concurrency!r}"
             )
+        if not isinstance(self.dry_run, bool):
+            raise PinterestInvalidArgumentError("dry_run", f"must be True or False, got {self.dry_run!r}")
         check_csv_format(self.delimiter, self.encoding)
         records_per_request(self.max_records_per_request, self.max_request_bytes)
 
@@ -286,9 +296,10 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
             max_concurrent_requests=self.max_concurrent_requests,
             on_stale_snapshot=self.on_stale_snapshot,
             lease_ttl=float(self.lease_ttl),
+            dry_run=self.dry_run,
         )
 
-    def execute(self, context: Context) -> str:
+    def execute(self, context: Context) -> str | None:
         from airflow_provider_pinterest_audiences.customer_lists.upload import run_upload
         from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 

@@ -570,3 +570,78 @@ def test_bad_rendered_arguments_fail_before_any_api_call(
         run(**kwargs)
     assert raised.value.argument == argument
     assert request_total(server) == before
+
+
+# --- dry runs and the list's own counters -----------------------------------------------------------------
+
+
+def writes(server: EmulatorServer) -> int:
+    count: int = control(server, "GET", "/requests")["by_category"].get("ads_write", 0)
+    return count
+
+
+def test_a_dry_run_append_plans_and_sends_nothing(server: EmulatorServer) -> None:
+    name = next(_names)
+    before = writes(server)
+    list_id, summary = run(customer_list_name=name, source=[f"d{i}@x.com" for i in range(25)], dry_run=True)
+    assert list_id is None
+    assert writes(server) == before
+    assert lists_named(server, name) == []
+    assert summary["dry_run"] is True
+    assert (summary["added"], summary["batches"]) == (0, 0)
+    assert summary["planned"] == {"add": 25, "remove": 0, "batches": 1}
+    assert (summary["list_before"], summary["list_after"]) == (None, None)
+
+
+def test_a_dry_run_mirror_plans_the_diff_and_leaves_list_and_snapshot_alone(
+    server: EmulatorServer, tmp_path: Path
+) -> None:
+    name, state = next(_names), tmp_path / "dry.snapshot"
+    list_id, _ = run(
+        customer_list_name=name,
+        source=[f"m{i}@x.com" for i in range(30)],
+        mode="mirror",
+        state_path=str(state),
+    )
+    snapshot_bytes, listed = state.read_bytes(), members(server, list_id)
+    before = writes(server)
+    changed = [f"m{i}@x.com" for i in range(10, 45)]
+    same, summary = run(
+        customer_list_name=name,
+        source=changed,
+        mode="mirror",
+        state_path=str(state),
+        dry_run=True,
+        max_records_per_request=10,
+    )
+    assert same == list_id
+    assert writes(server) == before
+    assert members(server, list_id) == listed
+    assert state.read_bytes() == snapshot_bytes
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["dry.snapshot"]  # no lock, no pending
+    assert summary["planned"] == {"add": 15, "remove": 10, "batches": 3}
+    assert (summary["added"], summary["removed"], summary["desired_members"]) == (0, 0, 35)
+    assert summary["list_after"] == summary["list_before"]
+    assert summary["list_before"]["num_uploaded_user_records"] == 30
+
+    _, real = run(customer_list_name=name, source=changed, mode="mirror", state_path=str(state))
+    assert (real["added"], real["removed"]) == (15, 10)
+
+
+def test_the_summary_carries_the_lists_counters_before_and_after(server: EmulatorServer) -> None:
+    name = next(_names)
+    run(customer_list_name=name, source=[f"c{i}@x.com" for i in range(20)])
+    _, summary = run(customer_list_name=name, source=[f"c{i}@x.com" for i in range(20, 50)])
+    before, after = summary["list_before"], summary["list_after"]
+    assert (
+        set(before)
+        == set(after)
+        == {
+            "status",
+            "num_uploaded_user_records",
+            "num_removed_user_records",
+            "num_batches",
+        }
+    )
+    assert after["num_uploaded_user_records"] - before["num_uploaded_user_records"] == 30
+    assert after["num_batches"] == before["num_batches"] + summary["batches"]
