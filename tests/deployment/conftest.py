@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,17 +19,17 @@ _STACKS: list[Stack] = []
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     root = Path(tempfile.mkdtemp(prefix="pinterest-deployment-"))
-    crm = root / "crm.db"
-    seed_crm_database(crm)
-    deployment = start_stack(root, crm)
-    _STACKS.append(deployment)
     try:
-        yield deployment
+        crm = root / "crm.db"
+        seed_crm_database(crm)
+        deployment = start_stack(root, crm)  # stops whatever it started if it fails
+        _STACKS.append(deployment)
+        try:
+            yield deployment
+        finally:
+            deployment.close()
     finally:
-        deployment.close()
-        if not os.environ.get("PINTEREST_KEEP_DEPLOYMENT"):
-            import shutil
-
+        if not os.environ.get("PINTEREST_KEEP_DEPLOYMENT"):  # set it to keep the logs for a post-mortem
             shutil.rmtree(root, ignore_errors=True)
 
 

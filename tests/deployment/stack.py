@@ -204,7 +204,7 @@ class Stack:
         data = self.pg_dir / "data"
         data.mkdir()
         shutil.chown(data, "postgres", "postgres")
-        as_postgres = ["runuser", "-u", "postgres", "--"]
+        as_postgres = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", "postgres", "--"]
         initdb = [*self._pg("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8"]
         subprocess.run([*as_postgres, *initdb, "--no-sync"], capture_output=True, check=True, timeout=120)
         settings = {
@@ -215,7 +215,9 @@ class Stack:
             "max_connections": "300",
         }
         options = [arg for key, value in settings.items() for arg in ("-c", f"{key}={value}")]
-        self.spawn("postgres", [*as_postgres, *self._pg("postgres"), "-D", str(data), *options], env={})
+        self.spawn(
+            "postgres", [*as_postgres, *self._pg("postgres"), "-D", str(data), *options], env=clean_env()
+        )
         wait_for(
             lambda: (
                 subprocess.run(
@@ -319,10 +321,11 @@ def start_stack(root: Path, crm_db: Path) -> Stack:
             AIRFLOW__API__PORT=str(stack.api_port),
             AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"postgresql+psycopg2://{postgres}",
             AIRFLOW__CELERY__BROKER_URL=f"redis://127.0.0.1:{stack.redis_port}/0",
-            AIRFLOW__CELERY__RESULT_BACKEND=f"db+postgresql://{postgres}",
+            AIRFLOW__CELERY__RESULT_BACKEND=f"db+postgresql+psycopg2://{postgres}",
             AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER="1",
             AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="5",
             AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="1",
+            AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="False",  # only the runs the tests trigger (no @daily run)
             AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT="20",
             AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL="2",
             AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC="1",
