@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from airflow.providers.common.compat.sdk import Asset
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
 
 
 def audience_asset_uri(ad_account_id: str, name: str) -> str:
@@ -15,3 +20,13 @@ def audience_asset_uri(ad_account_id: str, name: str) -> str:
 def audience_asset(ad_account_id: str, name: str) -> Asset:
     """The Asset a create operator declares as outlet; use it in ``schedule=[...]`` downstream."""
     return Asset(audience_asset_uri(ad_account_id, name))
+
+
+def add_outlet_extra(context: Context, asset: Asset, extra: Mapping[str, Any]) -> None:
+    """Put ``extra`` on this run's event of the outlet ``asset`` (``outlet_events``: Airflow 3, and 2.10+).
+
+    Where the context has no ``outlet_events`` nothing is recorded: the event is still emitted, bare.
+    """
+    events = context.get("outlet_events")
+    if events is not None:
+        events[asset].extra.update(extra)

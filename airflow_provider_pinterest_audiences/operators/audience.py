@@ -25,7 +25,7 @@ from airflow_provider_pinterest_audiences.arguments import (
     literal_ad_account_id,
     optional,
 )
-from airflow_provider_pinterest_audiences.assets import audience_asset
+from airflow_provider_pinterest_audiences.assets import add_outlet_extra, audience_asset
 from airflow_provider_pinterest_audiences.audience_rules import (
     actalike_rule,
     audience_rule,
@@ -46,6 +46,12 @@ from airflow_provider_pinterest_audiences.audience_wait import (
     wait_until_done,
 )
 from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.health import (
+    HEALTH_ARGUMENT_CHECKS,
+    HEALTH_TEMPLATE_FIELDS,
+    check_guard_target,
+    report_health,
+)
 from airflow_provider_pinterest_audiences.ids import pinterest_id
 from airflow_provider_pinterest_audiences.links import (
     AUDIENCE_URL_XCOM_KEY,
@@ -62,7 +68,7 @@ if TYPE_CHECKING:
 
 AUDIENCE_XCOM_KEY = "audience"
 IF_EXISTS_CHOICES = ("reuse", "update", "fail")
-_COMMON_CREATE_FIELDS = ("ad_account_id", "name", "description", "poll_interval")
+_COMMON_CREATE_FIELDS = ("ad_account_id", "name", "description", "poll_interval", *HEALTH_TEMPLATE_FIELDS)
 
 
 def _audience_name(value: Any, argument: str = "name") -> str:
@@ -110,6 +116,16 @@ class PinterestCreateAudienceOperator(_AudienceOperator):
     :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
     :param poll_interval: time between status checks while waiting (default 15 minutes; templated).
     :param timeout: how long to wait (default 72 hours, the guide's upper bound).
+    :param sent_count: unique valid identifiers sent (templated): a count or the upload's
+        ``upload_summary`` XCom; with it the ``match_rate`` estimate is pushed (see ``health``).
+    :param min_audience_size: with ``wait_for_ready``: fail (or warn) when the READY audience is smaller.
+    :param min_match_rate: with ``wait_for_ready`` and ``sent_count``: fail (or warn) when the estimated
+        match rate (size / sent) is lower, a share in (0, 1].
+    :param on_low_match: ``fail`` (default) or ``warn`` when a guard falls short.
+
+    Besides ``audience`` and ``audience_url``, pushes ``audience_size``, ``audience_status`` and
+    ``match_rate`` (``None`` when not estimable), emits them as metrics, and puts them on the event of
+    its outlet Asset as extras.
     """
 
     template_fields: Sequence[str] = (*_COMMON_CREATE_FIELDS, "rule")
@@ -120,6 +136,7 @@ class PinterestCreateAudienceOperator(_AudienceOperator):
         "description": _description,
         "poll_interval": duration_seconds,
         "timeout": duration_seconds,
+        **HEALTH_ARGUMENT_CHECKS,
     }
     #: The arguments ``build_rule`` reads: the rule is checked when the DAG is parsed if they are literal.
     templated_rule_fields: ClassVar[tuple[str, ...]] = ("rule",)
@@ -136,6 +153,10 @@ class PinterestCreateAudienceOperator(_AudienceOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: timedelta | float | str = DEFAULT_POKE_INTERVAL,
         timeout: timedelta | float = DEFAULT_TIMEOUT,
+        sent_count: int | str | Mapping[str, Any] | None = None,
+        min_audience_size: int | str | None = None,
+        min_match_rate: float | str | None = None,
+        on_low_match: str = "fail",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -152,7 +173,16 @@ class PinterestCreateAudienceOperator(_AudienceOperator):
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.timeout = timeout
+        self.sent_count = sent_count
+        self.min_audience_size = min_audience_size
+        self.min_match_rate = min_match_rate
+        self.on_low_match = on_low_match
         self.check_literal_arguments()
+        check_guard_target(
+            vars(self),
+            has_size=wait_for_ready,
+            reason="wait_for_ready is False: the size is known once the audience is READY",
+        )
         account = literal_ad_account_id(self.ad_account_id)
         if account is not None and not has_unrendered_template(name):
             self.outlets.append(audience_asset(account, name))
@@ -178,13 +208,24 @@ class PinterestCreateAudienceOperator(_AudienceOperator):
         self.push_link(context, account, audience)
         if self.wait_for_ready:
             audience = self._wait_until_ready(account, audience, checked["poll_interval"], checked["timeout"])
-        return self.push_audience(context, audience)
+        return self._finish(context, account, audience, checked)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
         """Resume after the trigger: push the READY audience, or raise its failure or timeout."""
         audience = audience_from_event(event)
         self.log.info("%s", event.get("message"))
-        return self.push_audience(context, audience)
+        return self._finish(context, self.resolve_ad_account_id(), audience, self.checked_arguments())
+
+    def _finish(
+        self, context: Context, account: str, audience: dict[str, Any], checked: Mapping[str, Any]
+    ) -> str:
+        """Push the audience and its health (the guard may raise), and put the figures on the outlet."""
+        audience_id = self.push_audience(context, audience)
+        health = report_health(context, audience, checked, "audience", self.log)
+        asset = audience_asset(account, checked["name"])
+        if asset in self.outlets:
+            add_outlet_extra(context, asset, health.figures())
+        return audience_id
 
     def _get_or_create(
         self, account: str, name: str, description: str | None, rule: dict[str, Any]

@@ -17,11 +17,18 @@ from airflow_provider_pinterest_audiences.audience_wait import (
     DEFAULT_TIMEOUT,
     DEFERRAL_BACKSTOP_GRACE,
     AudienceWait,
+    WaitTarget,
     audience_from_event,
     deferral_timeout,
     poll_once,
     status_rules,
     wait_target,
+)
+from airflow_provider_pinterest_audiences.health import (
+    HEALTH_ARGUMENT_CHECKS,
+    HEALTH_TEMPLATE_FIELDS,
+    check_guard_target,
+    report_health,
 )
 from airflow_provider_pinterest_audiences.operators.base import PinterestHookMixin
 
@@ -46,7 +53,8 @@ class PinterestAudienceSensor(PinterestHookMixin, BaseSensorOperator):
     (``audience_wait``): statuses this provider does not know are logged and waited on, and so is
     Pinterest being unavailable (429, 5xx or no answer after the hook's retries): the next poke decides,
     as the next poll does in the triggerer. Other API errors (404, 403...) fail the poke. Returns (XCom)
-    the final audience object.
+    the final audience object, and pushes its ``audience_size``, ``audience_status`` and ``match_rate``
+    (``None`` when not estimable; a customer list has no size), also emitted as metrics (``health``).
 
     :param audience_id: audience to wait on (templated); exactly one of this and ``customer_list_id``.
     :param customer_list_id: wait on a customer list instead (templated): PROCESSING/UPLOADING until
@@ -62,14 +70,27 @@ class PinterestAudienceSensor(PinterestHookMixin, BaseSensorOperator):
     :param poll_interval: the same, template-friendly (seconds, e.g. ``"{{ params.poll_interval }}"``);
         when given it replaces ``poke_interval`` at run time.
     :param timeout: how long to wait in all (default 72 hours).
+    :param sent_count: unique valid identifiers sent (templated): a count or the upload's
+        ``upload_summary`` XCom, for the ``match_rate`` estimate (size / sent).
+    :param min_audience_size: audiences only: fail (or warn) when the READY audience is smaller.
+    :param min_match_rate: audiences only, with ``sent_count``: fail (or warn) when the estimated match
+        rate is lower, a share in (0, 1].
+    :param on_low_match: ``fail`` (default; the task's retries apply) or ``warn`` when a guard falls short.
     """
 
-    template_fields: Sequence[str] = ("audience_id", "customer_list_id", "ad_account_id", "poll_interval")
+    template_fields: Sequence[str] = (
+        "audience_id",
+        "customer_list_id",
+        "ad_account_id",
+        "poll_interval",
+        *HEALTH_TEMPLATE_FIELDS,
+    )
     argument_checks: ClassVar[Mapping[str, ArgumentCheck]] = {
         **PinterestHookMixin.argument_checks,
         "audience_id": optional_id,
         "customer_list_id": optional_id,
         "poll_interval": optional(duration_seconds),
+        **HEALTH_ARGUMENT_CHECKS,
     }
     ui_color = "#e60023"
 
@@ -87,6 +108,10 @@ class PinterestAudienceSensor(PinterestHookMixin, BaseSensorOperator):
         poke_interval: timedelta | float = DEFAULT_POKE_INTERVAL,
         timeout: timedelta | float = DEFAULT_TIMEOUT,
         poll_interval: timedelta | float | str | None = None,
+        sent_count: int | str | Mapping[str, Any] | None = None,
+        min_audience_size: int | str | None = None,
+        min_match_rate: float | str | None = None,
+        on_low_match: str = "fail",
         **kwargs: Any,
     ) -> None:
         super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
@@ -98,13 +123,19 @@ class PinterestAudienceSensor(PinterestHookMixin, BaseSensorOperator):
         self.success_statuses, self.failure_statuses = status_rules(success_statuses, failure_statuses)
         self.deferrable = deferrable
         self.poll_interval = poll_interval
-        wait_target(audience_id, customer_list_id)
+        self.sent_count = sent_count
+        self.min_audience_size = min_audience_size
+        self.min_match_rate = min_match_rate
+        self.on_low_match = on_low_match
+        target = wait_target(audience_id, customer_list_id)
         self.check_literal_arguments()
+        _check_guard_target(vars(self), target)
 
     def _wait(self, end_time: float | None = None) -> tuple[AudienceWait, str]:
         """The wait's rules for the rendered arguments, and the ad account its object is read in."""
         checked = self.checked_arguments()
         target = wait_target(checked["audience_id"], checked["customer_list_id"])
+        _check_guard_target(checked, target)
         wait = AudienceWait(target, self.success_statuses, self.failure_statuses, end_time)
         return wait, self.resolve_ad_account_id()
 
@@ -120,12 +151,12 @@ class PinterestAudienceSensor(PinterestHookMixin, BaseSensorOperator):
         if self.poll_interval is not None:
             self.poke_interval = duration_seconds(self.poll_interval, "poll_interval")
         if not self.deferrable:
-            return super().execute(context)
+            return self._finish(context, super().execute(context))
         wait, account = self._wait(end_time=time.time() + self.timeout)
         if self._poll(wait, account):
             assert wait.last is not None
             self.log.info("Pinterest %s is already %s.", wait.target.label, wait.last.get("status"))
-            return wait.last
+            return self._finish(context, wait.last)
         from airflow_provider_pinterest_audiences.triggers.audience import PinterestAudienceTrigger
 
         trigger = PinterestAudienceTrigger.for_wait(
@@ -140,4 +171,19 @@ class PinterestAudienceSensor(PinterestHookMixin, BaseSensorOperator):
         """Resume after the trigger: the final object, or the trigger's failure, timeout or error."""
         found = audience_from_event(event)
         self.log.info("%s", event.get("message"))
+        return self._finish(context, found)
+
+    def _finish(self, context: Context, found: dict[str, Any]) -> dict[str, Any]:
+        """Push the final object's health and apply the guard (which may raise)."""
+        checked = self.checked_arguments()
+        label = wait_target(checked["audience_id"], checked["customer_list_id"]).label
+        report_health(context, found, checked, label, self.log)
         return found
+
+
+def _check_guard_target(values: Mapping[str, Any], target: WaitTarget) -> None:
+    check_guard_target(
+        values,
+        has_size=target.kind == "audience",
+        reason="a customer list has no size: wait on the audience over it (audience_id)",
+    )

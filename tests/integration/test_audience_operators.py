@@ -21,6 +21,7 @@ from airflow_provider_pinterest_audiences.exceptions import (
     PinterestError,
     PinterestInvalidArgumentError,
 )
+from airflow_provider_pinterest_audiences.health import PinterestAudienceHealthError
 from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 from airflow_provider_pinterest_audiences.operators.audience import (
     PinterestArchiveAudienceOperator,
@@ -319,6 +320,50 @@ def test_wait_for_ready_polls_until_ready_and_pushes_the_ready_audience(server: 
     assert xcoms["audience"]["id"] == audience_id
     assert xcoms["audience"]["status"] == "READY"
     assert xcoms["audience"]["size"] >= 100
+
+
+def ready_customers(**kwargs: Any) -> PinterestCreateCustomerListAudienceOperator:
+    """A customer-list audience over 300 records (the emulator matches about 70%), waited for."""
+    return PinterestCreateCustomerListAudienceOperator(
+        task_id="c",
+        name="Matched customers",
+        customer_list_id=customer_list("Matched customers list"),
+        wait_for_ready=True,
+        deferrable=False,
+        poll_interval=FAST_POLL,
+        sent_count=300,
+        **kwargs,
+    )
+
+
+def test_wait_for_ready_pushes_size_status_and_match_rate(server: EmulatorServer) -> None:
+    _, xcoms = run(ready_customers(min_audience_size=100, min_match_rate=0.5))
+
+    assert xcoms["audience_status"] == "READY"
+    assert xcoms["audience_size"] == xcoms["audience"]["size"]
+    assert xcoms["match_rate"] == round(xcoms["audience_size"] / 300, 4)
+    assert 0.5 < xcoms["match_rate"] < 0.9
+
+
+def test_wait_for_ready_fails_below_min_audience_size(server: EmulatorServer) -> None:
+    with pytest.raises(PinterestAudienceHealthError, match=r"expected a size of at least 1,000, saw \d+"):
+        run(ready_customers(min_audience_size=1000))
+
+
+def test_wait_for_ready_fails_below_min_match_rate(server: EmulatorServer) -> None:
+    with pytest.raises(PinterestAudienceHealthError, match=r"expected a match rate of at least 95.0%, saw"):
+        run(ready_customers(min_match_rate=0.95))
+
+
+def test_wait_for_ready_only_warns_with_on_low_match_warn(
+    server: EmulatorServer,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    audience_id, xcoms = run(ready_customers(min_match_rate=0.95, on_low_match="warn"))
+
+    assert xcoms["audience"]["id"] == audience_id
+    assert "expected a match rate of at least 95.0%" in caplog.text + "".join(capfd.readouterr())
 
 
 def test_wait_for_ready_fails_fast_on_too_small_with_advice(server: EmulatorServer) -> None:

@@ -15,8 +15,10 @@ from airflow.providers.common.compat.sdk import TaskDeferred
 from airflow_provider_pinterest_audiences.audience_wait import PinterestAudienceFailedError
 from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
 from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
+from airflow_provider_pinterest_audiences.health import PinterestAudienceHealthError
 from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 from airflow_provider_pinterest_audiences.sensors.audience import PinterestAudienceSensor
+from tests.integration.test_audience_operators import FakeTI
 
 ACCOUNT = "549755885175"
 
@@ -51,7 +53,7 @@ async def resume_through_trigger(sensor: PinterestAudienceSensor) -> Any:
     trigger = getattr(importlib.import_module(module), name)(**kwargs)
     events = [event async for event in trigger.run()]
     assert len(events) == 1
-    return getattr(sensor, deferred.value.method_name)({}, events[0].payload)
+    return getattr(sensor, deferred.value.method_name)({"ti": FakeTI()}, events[0].payload)
 
 
 async def test_deferred_sensor_returns_the_ready_audience(hook: PinterestHook) -> None:
@@ -82,7 +84,66 @@ def test_poke_mode_sensor_returns_the_ready_audience(hook: PinterestHook) -> Non
         task_id="wait", audience_id=audience_id, deferrable=False, poke_interval=0.05
     )
 
-    found = sensor.execute({})
+    found = sensor.execute({"ti": FakeTI()})
 
     assert found["id"] == audience_id
     assert found["status"] == "READY"
+
+
+def test_poke_mode_sensor_pushes_the_health_figures(hook: PinterestHook) -> None:
+    audience_id = new_audience(hook, records=300)
+    ti = FakeTI()
+    sensor = PinterestAudienceSensor(
+        task_id="wait", audience_id=audience_id, deferrable=False, poke_interval=0.05, sent_count=300
+    )
+
+    found = sensor.execute({"ti": ti})
+
+    assert ti.xcoms["audience_size"] == found["size"]
+    assert ti.xcoms["audience_status"] == "READY"
+    assert ti.xcoms["match_rate"] == round(found["size"] / 300, 4)
+
+
+def test_poke_mode_sensor_fails_below_min_audience_size(hook: PinterestHook) -> None:
+    audience_id = new_audience(hook, records=300)
+    sensor = PinterestAudienceSensor(
+        task_id="wait", audience_id=audience_id, deferrable=False, poke_interval=0.05, min_audience_size=5000
+    )
+
+    with pytest.raises(PinterestAudienceHealthError, match=r"expected a size of at least 5,000, saw \d+"):
+        sensor.execute({"ti": FakeTI()})
+
+
+async def test_deferred_sensor_fails_below_min_match_rate(hook: PinterestHook) -> None:
+    audience_id = new_audience(hook, records=300)
+    sensor = PinterestAudienceSensor(
+        task_id="wait",
+        audience_id=audience_id,
+        deferrable=True,
+        poke_interval=0.05,
+        sent_count={"desired_members": 300},
+        min_match_rate=0.9,
+    )
+
+    with pytest.raises(PinterestAudienceHealthError, match=r"expected a match rate of at least 90.0%, saw"):
+        await asyncio.wait_for(resume_through_trigger(sensor), 15)
+
+
+def test_poke_mode_sensor_only_warns_with_on_low_match_warn(
+    hook: PinterestHook,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    audience_id = new_audience(hook, records=300)
+    sensor = PinterestAudienceSensor(
+        task_id="wait",
+        audience_id=audience_id,
+        deferrable=False,
+        poke_interval=0.05,
+        sent_count=300,
+        min_match_rate=0.9,
+        on_low_match="warn",
+    )
+
+    assert sensor.execute({"ti": FakeTI()})["status"] == "READY"
+    assert "expected a match rate of at least 90.0%" in caplog.text + "".join(capfd.readouterr())

@@ -218,7 +218,15 @@ def test_outlet_asset_is_declared_when_account_and_name_are_literal() -> None:
 
 
 def test_template_fields_cover_ids_names_rule_pieces_and_description() -> None:
-    common = ("ad_account_id", "name", "description", "poll_interval")
+    common = (
+        "ad_account_id",
+        "name",
+        "description",
+        "poll_interval",
+        "sent_count",
+        "min_audience_size",
+        "min_match_rate",
+    )
     assert PinterestCreateAudienceOperator.template_fields == (*common, "rule")
     assert PinterestCreateCustomerListAudienceOperator.template_fields == (*common, "customer_list_id")
     assert PinterestCreateActalikeAudienceOperator.template_fields == (

@@ -27,6 +27,7 @@ from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 from airflow_provider_pinterest_audiences.sensors.audience import PinterestAudienceSensor
 from airflow_provider_pinterest_audiences.triggers.audience import PinterestAudienceTrigger
 from tests.conftest import AD_ACCOUNT_ID, connection_json
+from tests.integration.test_audience_operators import FakeTI
 
 pytestmark = pytest.mark.usefixtures("pinterest_conn")
 
@@ -67,6 +68,10 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., list[tuple[
     yield install
 
 
+def task_context() -> Any:
+    return {"ti": FakeTI()}
+
+
 def sensor(**kwargs: Any) -> PinterestAudienceSensor:
     return PinterestAudienceSensor(**{"task_id": "wait", "audience_id": AUDIENCE_ID, **kwargs})
 
@@ -87,6 +92,9 @@ def test_defaults_follow_pinterest_guidance() -> None:
         "customer_list_id",
         "ad_account_id",
         "poll_interval",
+        "sent_count",
+        "min_audience_size",
+        "min_match_rate",
     }
 
 
@@ -158,7 +166,7 @@ def test_poke_mode_execute_waits_through_an_outage(reads: Callable[..., Any]) ->
     unavailable = PinterestApiError("audiences/get", None, None, "connection refused", transient=True)
     reads(audience("PROCESSING"), unavailable, unavailable, audience("READY", 900))
 
-    assert sensor(poke_interval=0, deferrable=False).execute({}) == audience("READY", 900)
+    assert sensor(poke_interval=0, deferrable=False).execute(task_context()) == audience("READY", 900)
 
 
 @pytest.mark.parametrize("mode", ["poke", "reschedule"])
@@ -192,15 +200,15 @@ def test_failure_status_is_not_retried_and_soft_fail_skips(reads: Callable[..., 
     reads(audience("ARCHIVED"))
 
     with pytest.raises(AirflowFailException):
-        sensor(deferrable=False, retries=3).execute({})
+        sensor(deferrable=False, retries=3).execute(task_context())
     with pytest.raises(AirflowSkipException):
-        sensor(deferrable=False, soft_fail=True).execute({})
+        sensor(deferrable=False, soft_fail=True).execute(task_context())
 
 
 def test_poke_mode_execute_returns_the_final_audience(reads: Callable[..., Any]) -> None:
     reads(audience("INITIALIZING"), audience("PROCESSING"), audience("READY", 900))
 
-    assert sensor(poke_interval=0, deferrable=False).execute({}) == audience("READY", 900)
+    assert sensor(poke_interval=0, deferrable=False).execute(task_context()) == audience("READY", 900)
 
 
 @pytest.mark.airflow3_only  # the fake task instance speaks the Task SDK; 2.11 needs a DB row
@@ -229,14 +237,14 @@ def test_customer_list_is_read_with_the_list_endpoint(reads: Callable[..., Any])
 def test_deferrable_execute_returns_at_once_when_already_ready(reads: Callable[..., Any]) -> None:
     reads(audience("READY", 700))
 
-    assert sensor(deferrable=True).execute({}) == audience("READY", 700)
+    assert sensor(deferrable=True).execute(task_context()) == audience("READY", 700)
 
 
 def test_deferrable_execute_fails_at_once_on_a_failure_status(reads: Callable[..., Any]) -> None:
     reads(audience("TOO_SMALL", 3))
 
     with pytest.raises(PinterestAudienceFailedError, match="TOO_SMALL"):
-        sensor(deferrable=True).execute({})
+        sensor(deferrable=True).execute(task_context())
 
 
 def test_deferrable_execute_defers_to_the_trigger_with_an_end_time(reads: Callable[..., Any]) -> None:
@@ -251,7 +259,7 @@ def test_deferrable_execute_defers_to_the_trigger_with_an_end_time(reads: Callab
 
     before = time.time()
     with pytest.raises(TaskDeferred) as deferred:
-        waiting.execute({})
+        waiting.execute(task_context())
     after = time.time()
 
     assert deferred.value.method_name == "execute_complete"
@@ -278,7 +286,7 @@ def test_a_rendered_poll_interval_replaces_poke_interval(reads: Callable[..., An
     waiting.poll_interval = "7"  # as Jinja renders it
 
     with pytest.raises(TaskDeferred) as deferred:
-        waiting.execute({})
+        waiting.execute(task_context())
 
     assert deferred.value.trigger.serialize()[1]["poll_interval"] == 7.0
     assert waiting.poke_interval == 7.0
@@ -297,7 +305,7 @@ def test_deferrable_execute_defers_when_pinterest_is_unavailable_at_the_first_ch
     reads(PinterestApiError("audiences/get", 429, None, "rate limited", transient=True))
 
     with pytest.raises(TaskDeferred):
-        sensor(deferrable=True).execute({})
+        sensor(deferrable=True).execute(task_context())
 
 
 @pytest.mark.parametrize(
@@ -327,7 +335,7 @@ def test_deferrable_customer_list_defers_on_the_list(reads: Callable[..., Any]) 
     reads(customer_list("PROCESSING"))
 
     with pytest.raises(TaskDeferred) as deferred:
-        sensor(audience_id=None, customer_list_id=LIST_ID, deferrable=True).execute({})
+        sensor(audience_id=None, customer_list_id=LIST_ID, deferrable=True).execute(task_context())
 
     _, kwargs = deferred.value.trigger.serialize()
     assert (kwargs["audience_id"], kwargs["customer_list_id"]) == (None, LIST_ID)
@@ -336,7 +344,7 @@ def test_deferrable_customer_list_defers_on_the_list(reads: Callable[..., Any]) 
 def test_execute_complete_returns_the_audience_on_success() -> None:
     event = {"status": "success", "audience": audience("READY", 800), "message": "ready"}
 
-    assert sensor().execute_complete({}, event) == audience("READY", 800)
+    assert sensor().execute_complete(task_context(), event) == audience("READY", 800)
 
 
 @pytest.mark.parametrize(
@@ -347,4 +355,4 @@ def test_execute_complete_raises_the_events_message(status: str, error_type: typ
     event = {"status": status, "audience": audience("TOO_SMALL", 5), "message": f"the {status} message"}
 
     with pytest.raises(error_type, match=f"the {status} message"):
-        sensor().execute_complete({}, event)
+        sensor().execute_complete(task_context(), event)
