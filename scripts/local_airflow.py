@@ -104,24 +104,24 @@ class LocalAirflow:
         return all((health.get(name) or {}).get("status") == "healthy" for name in components)
 
     def stop(self, grace: float = 30.0) -> None:
-        """Ctrl-C for the whole group (standalone stops its components), then SIGKILL after ``grace``."""
-        if self.process is not None and self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGINT)
-            try:
-                self.process.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        """SIGTERM for the whole group (each component shuts down cleanly), SIGKILL for what is left."""
         if self.process is not None:
+            group = self.process.pid
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            while _group_alive(group) and time.monotonic() < deadline:
+                self.process.poll()  # reap standalone itself
+                time.sleep(0.5)
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.process.pid, signal.SIGKILL)  # components that outlived standalone
+                os.killpg(group, signal.SIGKILL)
+            self.process.wait(timeout=10)
         if self._log is not None:
             self._log.close()
 
     def banner(self) -> str:
         ad_group_id = first_ad_group_id(self.airflow.emulator_root, self.airflow.env)
+        account = json.loads(self.airflow.env["AIRFLOW_CONN_PINTEREST_DEFAULT"])["extra"]["ad_account_id"]
         return "\n".join(
             [
                 f"Airflow UI:        {self.url}",
@@ -130,11 +130,19 @@ class LocalAirflow:
                 "/_emulator/summary)",
                 f"Airflow home:      {self.airflow.home} (logs: {self.log_path})",
                 "",
-                f"Trigger {CUSTOMER_LIST_DAG} with ad_group_id={ad_group_id} and "
-                f"poll_interval={POLL_INTERVAL_SECONDS}: the sensor defers until the audience is READY.",
+                f"Trigger {CUSTOMER_LIST_DAG} with ad_account_id={account}, ad_group_id={ad_group_id}",
+                f"and poll_interval={POLL_INTERVAL_SECONDS}: the sensor defers until the audience is READY.",
                 "Press Ctrl-C to stop.",
             ]
         )
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def start_emulator() -> EmulatorServer:
@@ -154,10 +162,12 @@ def prepare(home: Path, emulator: EmulatorServer, port: int = DEFAULT_PORT) -> L
     password_file = home / "simple_auth_manager_passwords.json.generated"
     server_env = {
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",  # LocalExecutor worker processes (32 by default)
         "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # manual runs only: no surprise @daily run
         "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         "NO_PROXY": f"{HOST},localhost",
         "no_proxy": f"{HOST},localhost",
     }
