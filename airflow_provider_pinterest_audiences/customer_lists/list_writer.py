@@ -2,19 +2,20 @@
 
 The list is always created by the first batch alone, before any other request, so a re-run never makes a
 second list. The other batches go out with up to ``max_concurrent_requests`` in flight (``batches``).
-Progress lines carry counts and rates only, never an identifier.
+Progress is logged for the first and last batch and every tenth of the records or 30 seconds between
+(``progress``), with the rate and the time left: counts and rates only, never an identifier.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pinterest_audiences.customer_lists.batches import Batch, read_batches, send_batches
 from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan
+from airflow_provider_pinterest_audiences.customer_lists.progress import Progress
 
 if TYPE_CHECKING:
     from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
@@ -36,8 +37,7 @@ class ListWriter:
         self._log = log
         self.sent: Counter[str] = Counter()
         self.batches = 0
-        self._total = 0
-        self._started = time.monotonic()
+        self._progress = Progress(0)
 
     def find_list_id(self) -> str | None:
         """The id given, or the id of the list with the plan's name (None when there is none)."""
@@ -64,8 +64,7 @@ class ListWriter:
         Returns the list id, or None when there was nothing to send and no list.
         """
         plan = self._plan
-        self._total = total
-        self._started = time.monotonic()
+        self._progress = Progress(total)
         if customer_list_id is None:
             first = next(batches, None)
             if first is None:
@@ -102,16 +101,14 @@ class ListWriter:
         self.batches += 1
         self.sent[batch.operation] += batch.record_count
         done = sum(self.sent.values())
-        rate = done / max(time.monotonic() - self._started, 1e-9)
-        self._log.info(
-            "Batch %d: %s %d records (%d of %d sent, %.0f records/s)",
-            self.batches,
-            batch.operation,
-            batch.record_count,
-            done,
-            self._total,
-            rate,
-        )
+        if self._progress.due(done):
+            self._log.info(
+                "Batch %d: %s %d records (%s)",
+                self.batches,
+                batch.operation,
+                batch.record_count,
+                self._progress.describe(done),
+            )
 
     def _stopped(self, finished: int, failed: int) -> None:
         self._log.error(
