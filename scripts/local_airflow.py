@@ -161,8 +161,6 @@ def prepare(home: Path, emulator: EmulatorServer, port: int = DEFAULT_PORT) -> L
     url = f"http://{HOST}:{port}"
     password_file = home / "simple_auth_manager_passwords.json.generated"
     server_env = {
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "4",  # LocalExecutor worker processes (32 by default)
         "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # manual runs only: no surprise @daily run
@@ -175,6 +173,8 @@ def prepare(home: Path, emulator: EmulatorServer, port: int = DEFAULT_PORT) -> L
         home.mkdir(parents=True, exist_ok=True)
         password_file.write_text(json.dumps({USERNAME: secrets.token_urlsafe(12)}))
         server_env |= {
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",  # Airflow 2 allows only SequentialExecutor on SQLite
+            "AIRFLOW__CORE__PARALLELISM": "4",  # LocalExecutor worker processes (32 by default)
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USERNAME}:admin",
             "AIRFLOW__API__HOST": HOST,
             "AIRFLOW__API__PORT": str(port),
