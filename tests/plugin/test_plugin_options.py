@@ -5,6 +5,8 @@ Each test runs a small user test file with ``pytester``; the plugin reaches it t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -19,17 +21,24 @@ import pytest
 """
 
 
-def run_user_tests(pytester: pytest.Pytester, source: str) -> pytest.RunResult:
-    pytester.makepyfile(test_user=USER_TEST_HEADER + source)
-    return pytester.runpytest(*FLAGS)
+@pytest.fixture
+def run_user_tests(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str], pytest.RunResult]:
+    """Runs a user's test file (``source`` after the common imports), with no Pinterest connection set."""
+    monkeypatch.delenv("AIRFLOW_CONN_PINTEREST_DEFAULT", raising=False)
+
+    def run(source: str) -> pytest.RunResult:
+        pytester.makepyfile(test_user=USER_TEST_HEADER + source)
+        return pytester.runpytest(*FLAGS)
+
+    return run
 
 
 def test_the_marker_names_the_connection_and_sets_the_emulator(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    run_user_tests: Callable[[str], pytest.RunResult],
 ) -> None:
-    monkeypatch.delenv("AIRFLOW_CONN_PINTEREST_DEFAULT", raising=False)
     result = run_user_tests(
-        pytester,
         """
 @pytest.mark.pinterest_emulator(conn_id="pinterest_ads", clock_speed=50, ad_account_id="42")
 def test_named(pinterest_emulator):
@@ -44,10 +53,11 @@ def test_named(pinterest_emulator):
     result.assert_outcomes(passed=1)
 
 
-def test_the_ini_option_names_the_connection_of_every_test(pytester: pytest.Pytester) -> None:
+def test_the_ini_option_names_the_connection_of_every_test(
+    pytester: pytest.Pytester, run_user_tests: Callable[[str], pytest.RunResult]
+) -> None:
     pytester.makeini("[pytest]\npinterest_emulator_conn_id = pinterest_ci\n")
     result = run_user_tests(
-        pytester,
         """
 def test_from_ini(pinterest_emulator):
     assert json.loads(os.environ["AIRFLOW_CONN_PINTEREST_CI"])["host"] == pinterest_emulator.base_url
@@ -61,11 +71,9 @@ def test_marker_wins(pinterest_emulator):
 
 
 def test_each_test_gets_its_own_emulator_and_leaves_nothing_behind(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    run_user_tests: Callable[[str], pytest.RunResult],
 ) -> None:
-    monkeypatch.delenv("AIRFLOW_CONN_PINTEREST_DEFAULT", raising=False)
     result = run_user_tests(
-        pytester,
         """
 SEEN = []
 
@@ -86,9 +94,10 @@ def test_after():
     result.assert_outcomes(passed=3)
 
 
-def test_a_wrong_marker_fails_the_test_with_the_reason(pytester: pytest.Pytester) -> None:
+def test_a_wrong_marker_fails_the_test_with_the_reason(
+    run_user_tests: Callable[[str], pytest.RunResult],
+) -> None:
     result = run_user_tests(
-        pytester,
         """
 @pytest.mark.pinterest_emulator(clock_sped=50)
 def test_typo(pinterest_emulator):
