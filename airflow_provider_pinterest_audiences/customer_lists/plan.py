@@ -15,6 +15,7 @@ from airflow_provider_pinterest_audiences.customer_lists.batches import (
 from airflow_provider_pinterest_audiences.customer_lists.lease import DEFAULT_LEASE_TTL
 from airflow_provider_pinterest_audiences.customer_lists.records import IdentifierType, RecordCounts
 from airflow_provider_pinterest_audiences.customer_lists.source import CustomerSource
+from airflow_provider_pinterest_audiences.customer_lists.suppression import ReadCounts
 
 MODES = ("append", "remove", "mirror")
 DEFAULT_MAX_INVALID_RATIO = 0.5
@@ -38,6 +39,7 @@ class UploadPlan:
     max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS
     on_stale_snapshot: str = "fail"
     lease_ttl: float = DEFAULT_LEASE_TTL
+    suppression_path: Any = None
     dry_run: bool = False
 
     def batches_for(self, records: int) -> int:
@@ -81,6 +83,7 @@ class UploadResult:
             "desired_members": self.desired_members,
             "added": self.sent["ADD"],
             "removed": self.sent["REMOVE"],
+            "suppressed": self.counts.suppressed if isinstance(self.counts, ReadCounts) else 0,
             "batches": self.batches,
             "list_before": list_health(self.list_before),
             "list_after": list_health(self.list_after),

@@ -13,16 +13,21 @@ from collections.abc import Callable
 from airflow_provider_pinterest_audiences.customer_lists.hashing_pool import hash_chunks
 from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan
 from airflow_provider_pinterest_audiences.customer_lists.records import RecordCounts
+from airflow_provider_pinterest_audiences.customer_lists.suppression import ReadCounts, suppressed_reading
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 
 
-def read_digests(plan: UploadPlan, sink: Callable[[bytes], object], log: logging.Logger) -> RecordCounts:
-    """Hash the whole source into ``sink(packed_digests)`` on every CPU; count rows; fail on bad input."""
+def read_digests(plan: UploadPlan, sink: Callable[[bytes], object], log: logging.Logger) -> ReadCounts:
+    """Hash the whole source into ``sink(packed_digests)`` on every CPU; count rows; fail on bad input.
+
+    With ``plan.suppression_path``, digests of the suppression set never reach ``sink`` (counted instead).
+    """
     started = time.monotonic()
-    counts = RecordCounts()
-    for chunk in hash_chunks(plan.source.chunks(), plan.list_type, processes=plan.hashing_processes):
-        counts.add(chunk)
-        sink(chunk.digests)
+    counts = ReadCounts()
+    with suppressed_reading(plan.suppression_path, plan.list_type.value, sink, counts) as target:
+        for chunk in hash_chunks(plan.source.chunks(), plan.list_type, processes=plan.hashing_processes):
+            counts.add(chunk)
+            target(chunk.digests)
     elapsed = time.monotonic() - started
     log.info(
         "Read %d rows in %.1f s (%.0f rows/s): %d valid %s identifiers, %d invalid (%s)",
@@ -35,6 +40,16 @@ def read_digests(plan: UploadPlan, sink: Callable[[bytes], object], log: logging
         counts.describe_invalid(),
     )
     check_counts(plan, counts)
+    if plan.suppression_path is not None:
+        log.info(
+            "Suppression set %s held back %d valid identifiers", plan.suppression_path, counts.suppressed
+        )
+        if counts.suppressed == counts.valid:
+            raise PinterestInvalidArgumentError(
+                plan.source.argument,
+                f"all its {counts.valid} valid identifiers are in the suppression set (erased); "
+                "nothing was sent",
+            )
     return counts
 
 

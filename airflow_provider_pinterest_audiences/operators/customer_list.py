@@ -31,8 +31,10 @@ from airflow_provider_pinterest_audiences.customer_lists.source import (
     redacted_source,
     source_origin,
 )
+from airflow_provider_pinterest_audiences.customer_lists.suppression import suppression_path_argument
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.ids import pinterest_id
+from airflow_provider_pinterest_audiences.metrics import emit_upload
 from airflow_provider_pinterest_audiences.operators.base import PinterestBaseOperator
 
 if TYPE_CHECKING:
@@ -107,6 +109,10 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
     :param dry_run: plan only; send nothing and save nothing.
     :param lease_ttl: mirror only: seconds a lease lasts unless renewed (every third of it, while the run
         lives); a killed run's lease is taken over after it. At least 30; default 600.
+    :param suppression_path: a suppression set kept by
+        :class:`~airflow_provider_pinterest_audiences.operators.erase.PinterestEraseCustomersOperator`
+        (templated; any mode): identifiers it holds are dropped as the source is read, never sent, and
+        counted as ``suppressed`` in the summary.
     :param max_invalid_ratio: fail before any API call when more than this share of rows is invalid.
     :param max_records_per_request: records per API call (Pinterest documents no limit).
     :param max_request_bytes: size bound of one call's ``records`` string.
@@ -129,6 +135,7 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
         "sql",
         "sql_conn_id",
         "state_path",
+        "suppression_path",
     )
     template_fields_renderers = {"sql": "sql"}
     argument_checks: ClassVar[Mapping[str, ArgumentCheck]] = {
@@ -136,6 +143,7 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
         "customer_list_name": optional(_customer_list_name),
         "customer_list_id": optional(pinterest_id),
         "state_path": optional(_state_path),
+        "suppression_path": optional(suppression_path_argument),
     }
     ui_color = "#fde4e6"
     ui_fgcolor = "#000000"
@@ -164,6 +172,7 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
         on_stale_snapshot: str = "fail",
         lease_ttl: float = DEFAULT_LEASE_TTL,
         dry_run: bool = False,
+        suppression_path: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(ad_account_id=ad_account_id, **kwargs)
@@ -186,6 +195,7 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
         self.max_concurrent_requests = max_concurrent_requests
         self.on_stale_snapshot = on_stale_snapshot
         self.lease_ttl = lease_ttl
+        self.suppression_path = suppression_path
         self.dry_run = dry_run
         self._check_arguments()
         self.check_literal_arguments()
@@ -296,6 +306,7 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
             max_concurrent_requests=self.max_concurrent_requests,
             on_stale_snapshot=self.on_stale_snapshot,
             lease_ttl=float(self.lease_ttl),
+            suppression_path=checked.get("suppression_path"),
             dry_run=self.dry_run,
         )
 
@@ -315,6 +326,7 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
             self.hook.close()
         summary = result.summary(plan)
         context["ti"].xcom_push(key="upload_summary", value=summary)
+        emit_upload(summary)
         self.log.info(
             "Customer list %s (%s, %s): read %d, valid %d, invalid %d (%s), added %d, removed %d, %d batches",
             result.customer_list_id,

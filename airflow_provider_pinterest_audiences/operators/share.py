@@ -22,7 +22,7 @@ OPERATIONS = ("SHARE", "REVOKE")
 RECIPIENT_KINDS = {"recipient_account_ids": "AD_ACCOUNT", "recipient_business_ids": "BUSINESS_ACCOUNT"}
 
 
-def recipient_ids(value: Any, argument: str) -> tuple[str, ...]:
+def id_list(value: Any, argument: str) -> tuple[str, ...]:
     """Ids as a list, a tuple or a comma-separated string (a rendered template); duplicates dropped."""
     if value is None:
         return ()
@@ -66,8 +66,8 @@ class PinterestShareAudienceOperator(PinterestBaseOperator):
     argument_checks: ClassVar[Mapping[str, ArgumentCheck]] = {
         **PinterestBaseOperator.argument_checks,
         "audience_id": pinterest_id,
-        "recipient_account_ids": recipient_ids,
-        "recipient_business_ids": recipient_ids,
+        "recipient_account_ids": id_list,
+        "recipient_business_ids": id_list,
     }
 
     def __init__(
