@@ -43,7 +43,14 @@ def pinterest_emulator(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[PinterestEmulator]:
     """A Pinterest emulator for this test only, with ``AIRFLOW_CONN_<CONN_ID>`` pointing at it."""
-    from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
+    try:
+        from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
+    except ImportError as error:  # Airflow 2.11 without the extra
+        raise pytest.fail.Exception(
+            f"the Pinterest emulator needs FastAPI and uvicorn ({error}): "
+            "pip install 'airflow-provider-pinterest-audiences[emulator]'",
+            pytrace=False,
+        ) from None
     from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
     from airflow_provider_pinterest_audiences.testing.emulator_client import PinterestEmulator
 

@@ -143,3 +143,14 @@ def test_light():
     )
     result = pytester.runpytest_subprocess(*FLAGS)
     result.assert_outcomes(passed=1)
+
+
+def test_without_the_emulator_extra_the_fixture_says_what_to_install(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("import sys\nsys.modules['uvicorn'] = None  # as if uvicorn were not installed\n")
+    pytester.makepyfile(test_user="def test_dag(pinterest_emulator):\n    pass\n")
+    result = pytester.runpytest_subprocess(*FLAGS)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*needs FastAPI and uvicorn*pip install 'airflow-provider-pinterest-audiences?emulator?'"]
+    )
+    result.stdout.no_fnmatch_line("*During handling*")
