@@ -18,6 +18,7 @@ from airflow_provider_pinterest_audiences.operators.base import PinterestBaseOpe
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+    from airflow.providers.openlineage.extractors import OperatorLineage
 
     from airflow_provider_pinterest_audiences.arguments import ArgumentCheck
 
@@ -73,6 +74,8 @@ class PinterestUpdateAdGroupAudiencesOperator(PinterestBaseOperator):
         ``include=[]`` with ``mode="replace"`` makes the ad groups target an open audience.
     :param exclude: audience ids for ``AUDIENCE_EXCLUDE`` (templated).
     :param mode: ``add`` (default), ``replace`` or ``remove``; applies to each list given.
+    :param dry_run: read the ad groups and log, per ad group, the audience targeting it would change
+        (before -> after); send no PATCH.
 
     Returns (XCom) ``{ad_group_id: {"AUDIENCE_INCLUDE": [...], "AUDIENCE_EXCLUDE": [...]}}`` as targeted.
     """
@@ -92,6 +95,7 @@ class PinterestUpdateAdGroupAudiencesOperator(PinterestBaseOperator):
         include: Sequence[str] | None = None,
         exclude: Sequence[str] | None = None,
         mode: str = "add",
+        dry_run: bool = False,
         ad_account_id: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -102,6 +106,9 @@ class PinterestUpdateAdGroupAudiencesOperator(PinterestBaseOperator):
         if mode not in MODES:
             raise PinterestInvalidArgumentError("mode", f"expected one of {', '.join(MODES)}, got {mode!r}")
         self.mode = mode
+        if not isinstance(dry_run, bool):
+            raise PinterestInvalidArgumentError("dry_run", f"expected True or False, got {dry_run!r}")
+        self.dry_run = dry_run
         if include is None and exclude is None:
             raise PinterestInvalidArgumentError(
                 "include",
@@ -128,6 +135,22 @@ class PinterestUpdateAdGroupAudiencesOperator(PinterestBaseOperator):
             _check_not_both(ad_group_id, targeted[ad_group_id])
             if merged != current:
                 to_write.append((ad_group_id, merged))
+                if self.dry_run:
+                    self.log.info(
+                        "Dry run: ad group %s would change its audience targeting from %s to %s.",
+                        ad_group_id,
+                        audience_targeting(current),
+                        targeted[ad_group_id],
+                    )
+        if self.dry_run:
+            self.log.info(
+                "Dry run (mode=%s): %d ad groups would be updated, %d already targeted as asked; "
+                "nothing was sent.",
+                self.mode,
+                len(to_write),
+                len(ad_group_ids) - len(to_write),
+            )
+            return targeted
         for start in range(0, len(to_write), MAX_AD_GROUPS_PER_UPDATE):
             batch = to_write[start : start + MAX_AD_GROUPS_PER_UPDATE]
             answer = self.hook.update_ad_groups(
@@ -141,6 +164,15 @@ class PinterestUpdateAdGroupAudiencesOperator(PinterestBaseOperator):
             len(ad_group_ids) - len(to_write),
         )
         return targeted
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """OpenLineage: audiences included or excluded in, ad groups targeted out (none in a dry run)."""
+        from airflow_provider_pinterest_audiences.lineage import ad_group_lineage
+
+        checked = self.checked_arguments()
+        audiences = [*(checked["include"] or []), *(checked["exclude"] or [])]
+        ad_groups = [] if self.dry_run else checked["ad_group_ids"]
+        return ad_group_lineage(self.resolve_ad_account_id(), ad_groups, audiences)
 
 
 def _check_disjoint(include: Any, exclude: Any) -> None:

@@ -62,6 +62,7 @@ from airflow_provider_pinterest_audiences.operators.base import PinterestBaseOpe
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+    from airflow.providers.openlineage.extractors import OperatorLineage
 
     from airflow_provider_pinterest_audiences.arguments import ArgumentCheck
 
@@ -88,12 +89,23 @@ class _AudienceOperator(PinterestBaseOperator):
 
     operator_extra_links = (PinterestAudienceLink(),)
 
+    #: The account and the audience pushed, for OpenLineage (the listener may run in a forked process).
+    _lineage_audience: tuple[str, Mapping[str, Any]]
+
     def push_link(self, context: Context, ad_account_id: str, audience: Mapping[str, Any]) -> None:
         context["ti"].xcom_push(key=AUDIENCE_URL_XCOM_KEY, value=audience_url(ad_account_id, audience["id"]))
 
-    def push_audience(self, context: Context, audience: Mapping[str, Any]) -> str:
+    def push_audience(self, context: Context, ad_account_id: str, audience: Mapping[str, Any]) -> str:
         context["ti"].xcom_push(key=AUDIENCE_XCOM_KEY, value=dict(audience))
+        self._lineage_audience = (ad_account_id, audience)
         return str(audience["id"])
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """OpenLineage: the customer list or seed audiences of its rule in, the audience out (as pushed)."""
+        from airflow_provider_pinterest_audiences.lineage import audience_lineage
+
+        account, audience = self._lineage_audience
+        return audience_lineage(account, str(audience["id"]), audience.get("rule") or {})
 
 
 class PinterestCreateAudienceOperator(_AudienceOperator):
@@ -220,7 +232,7 @@ class PinterestCreateAudienceOperator(_AudienceOperator):
         self, context: Context, account: str, audience: dict[str, Any], checked: Mapping[str, Any]
     ) -> str:
         """Push the audience and its health (the guard may raise), and put the figures on the outlet."""
-        audience_id = self.push_audience(context, audience)
+        audience_id = self.push_audience(context, account, audience)
         health = report_health(context, audience, checked, "audience", self.log)
         asset = audience_asset(account, checked["name"])
         if asset in self.outlets:
@@ -527,7 +539,7 @@ class PinterestUpdateAudienceOperator(_AudienceOperator):
         else:
             self.log.info("Pinterest %s already matches; nothing to update.", describe(current))
         self.push_link(context, account, current)
-        return self.push_audience(context, current)
+        return self.push_audience(context, account, current)
 
 
 class PinterestArchiveAudienceOperator(_AudienceOperator):
@@ -559,4 +571,4 @@ class PinterestArchiveAudienceOperator(_AudienceOperator):
             audience = self.hook.archive_audience(account, audience_id)
             self.log.info("Archived Pinterest %s.", describe(audience))
         self.push_link(context, account, audience)
-        return self.push_audience(context, audience)
+        return self.push_audience(context, account, audience)

@@ -40,6 +40,7 @@ from airflow_provider_pinterest_audiences.operators.base import PinterestBaseOpe
 if TYPE_CHECKING:
     import jinja2
     from airflow.providers.common.compat.sdk import Context
+    from airflow.providers.openlineage.extractors import OperatorLineage
 
 
 def _customer_list_name(value: Any, argument: str) -> str:
@@ -147,6 +148,7 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
     }
     ui_color = "#fde4e6"
     ui_fgcolor = "#000000"
+    _lineage_run: tuple[str, dict[str, Any]]
 
     def __init__(
         self,
@@ -310,6 +312,24 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
             dry_run=self.dry_run,
         )
 
+    def _finished_upload(self, plan: UploadPlan, summary: dict[str, Any]) -> None:
+        """Emit the run's metrics; keep its account and summary for OpenLineage."""
+        emit_upload(summary)
+        self._lineage_run = (plan.ad_account_id, summary)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """OpenLineage: the file, object-storage path or SQL tables read (with the row and invalid counts)
+        in, the customer list out (what ``execute`` kept: the listener may run in a forked process)."""
+        from airflow_provider_pinterest_audiences.lineage import source_location, sql_tables, upload_lineage
+
+        account, summary = self._lineage_run
+        if self.sql is not None:
+            locations = sql_tables(self.sql, str(self.sql_conn_id))
+        else:
+            location = source_location(self.source)
+            locations = [location] if location is not None else []
+        return upload_lineage(account, locations, summary)
+
     def execute(self, context: Context) -> str | None:
         from airflow_provider_pinterest_audiences.customer_lists.upload import run_upload
         from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
@@ -326,7 +346,7 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
             self.hook.close()
         summary = result.summary(plan)
         context["ti"].xcom_push(key="upload_summary", value=summary)
-        emit_upload(summary)
+        self._finished_upload(plan, summary)
         self.log.info(
             "Customer list %s (%s, %s): read %d, valid %d, invalid %d (%s), added %d, removed %d, %d batches",
             result.customer_list_id,

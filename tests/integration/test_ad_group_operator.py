@@ -209,3 +209,29 @@ def test_including_an_excluded_audience_is_refused_before_writing(
         "remove them from the other list first (mode='remove')"
     )
     assert patches(server) == 1
+
+
+def test_dry_run_logs_each_change_and_sends_no_patch(
+    server: EmulatorServer,
+    seeded: dict[str, dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    include = audience("Dry run include")
+    group, other = sorted(seeded)[:2]
+    update(ad_group_ids=other, include=[include])  # already targeted as asked
+    written = patches(server)
+
+    result = update(ad_group_ids=[group, other], include=[include], dry_run=True)
+
+    output = caplog.text + "".join(capfd.readouterr())
+    assert patches(server) == written
+    assert targeting(server)[group] == seeded[group]
+    assert result[group]["AUDIENCE_INCLUDE"] == [include]
+    assert (
+        f"Dry run: ad group {group} would change its audience targeting from "
+        f"{{'AUDIENCE_INCLUDE': [], 'AUDIENCE_EXCLUDE': []}} to "
+        f"{{'AUDIENCE_INCLUDE': ['{include}'], 'AUDIENCE_EXCLUDE': []}}" in output
+    )
+    assert f"Dry run: ad group {other}" not in output
+    assert "1 ad groups would be updated, 1 already targeted as asked; nothing was sent" in output

@@ -41,6 +41,10 @@ SPEC = {"GEO": ["US"], "LOCALE": ["en-US"], "AUDIENCE_INCLUDE": ["1", "2"], "AUD
             "'exclude': expected a numeric id of 1-18 digits, got 'audience'",
         ),
         (
+            dict(ad_group_ids="1", include=["2"], dry_run="yes"),
+            "'dry_run': expected True or False, got 'yes'",
+        ),
+        (
             dict(ad_group_ids="1", include=["2", "3"], exclude=["3"]),
             "'exclude': ['3'] also appear in include; an audience cannot be both included and excluded",
         ),

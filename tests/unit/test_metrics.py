@@ -1,0 +1,111 @@
+"""Metrics through Airflow's Stats client: names, values and tags (ids and counts only)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+from airflow_provider_pinterest_audiences.health import AudienceHealth
+from airflow_provider_pinterest_audiences.metrics import airflow_stats, emit_audience_health, emit_upload
+from tests.unit.test_health import FakeStats
+
+SUMMARY = {
+    "customer_list_id": "3969491",
+    "mode": "mirror",
+    "list_type": "EMAIL",
+    "read": 1_050,
+    "valid": 1_000,
+    "invalid": {"malformed_email": 30, "missing": 20},
+    "desired_members": 990,
+    "added": 600,
+    "removed": 25,
+    "batches": 3,
+}
+LIST_TAGS = {"customer_list_id": "3969491", "mode": "mirror", "list_type": "EMAIL"}
+
+
+def test_upload_counters() -> None:
+    stats = FakeStats()
+
+    emit_upload(SUMMARY, stats)
+
+    assert stats.sent == [
+        ("incr", "pinterest.customer_list.3969491.records_sent", 625, LIST_TAGS),
+        ("incr", "pinterest.customer_list.3969491.records_added", 600, LIST_TAGS),
+        ("incr", "pinterest.customer_list.3969491.records_removed", 25, LIST_TAGS),
+        ("incr", "pinterest.customer_list.3969491.records_invalid", 50, LIST_TAGS),
+    ]
+
+
+def test_duplicates_are_counted_when_the_summary_has_them() -> None:
+    stats = FakeStats()
+
+    emit_upload({**SUMMARY, "duplicates": 12}, stats)
+
+    assert ("incr", "pinterest.customer_list.3969491.records_duplicate", 12, LIST_TAGS) in stats.sent
+
+
+def test_an_upload_without_a_list_emits_nothing() -> None:
+    stats = FakeStats()
+
+    emit_upload({**SUMMARY, "customer_list_id": None}, stats)
+
+    assert stats.sent == []
+
+
+def test_audience_gauges_only_for_known_figures() -> None:
+    stats = FakeStats()
+    tags = {"audience_id": "77"}
+
+    emit_audience_health(AudienceHealth("77", "READY", 700, 1_000), stats)
+    emit_audience_health(AudienceHealth("77", "PROCESSING", None, None), stats)
+
+    assert stats.sent == [
+        ("gauge", "pinterest.audience.77.size", 700, tags),
+        ("gauge", "pinterest.audience.77.match_rate", 0.7, tags),
+    ]
+
+
+EMIT = """
+from airflow_provider_pinterest_audiences.health import AudienceHealth
+from airflow_provider_pinterest_audiences.metrics import emit_audience_health, emit_upload
+emit_upload({"customer_list_id": "3969491", "mode": "append", "list_type": "EMAIL", "added": 600,
+             "removed": 0, "invalid": {"missing": 4}})
+emit_audience_health(AudienceHealth("77", "READY", 700, 1000))
+"""
+
+
+def test_airflows_own_stats_client_sends_them_to_statsd_on_loopback() -> None:
+    """A fresh process configured for StatsD, as an Airflow worker would be; a UDP socket plays StatsD."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as statsd:
+        statsd.bind(("127.0.0.1", 0))
+        statsd.settimeout(10)
+        env = {
+            **os.environ,
+            "AIRFLOW__METRICS__STATSD_ON": "True",
+            "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+            "AIRFLOW__METRICS__STATSD_PORT": str(statsd.getsockname()[1]),
+            "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
+        }
+        subprocess.run([sys.executable, "-c", EMIT], env=env, check=True, capture_output=True)
+        received = set()
+        while len(received) < 6:  # Airflow sends metrics of its own too
+            packet = statsd.recv(4096).decode()
+            received.update(line for line in packet.splitlines() if line.startswith("airflow.pinterest."))
+
+    assert received == {
+        "airflow.pinterest.customer_list.3969491.records_sent:600|c",
+        "airflow.pinterest.customer_list.3969491.records_added:600|c",
+        "airflow.pinterest.customer_list.3969491.records_removed:0|c",
+        "airflow.pinterest.customer_list.3969491.records_invalid:4|c",
+        "airflow.pinterest.audience.77.size:700|g",
+        "airflow.pinterest.audience.77.match_rate:0.7|g",
+    }
+
+
+def test_airflow_stats_is_airflows_client() -> None:
+    from airflow.providers.common.compat.sdk import Stats
+
+    assert airflow_stats() is Stats
