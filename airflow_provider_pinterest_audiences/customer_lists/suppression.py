@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -105,13 +106,23 @@ def _finished(reader: DigestFileReader | None) -> None:
         reader.finish()
 
 
+def _holds(sorted_digests: bytes, digest: bytes) -> bool:
+    """Whether packed ascending digests hold ``digest`` (a binary search: no record is copied but those
+    it compares)."""
+    count = len(sorted_digests) // DIGEST_SIZE
+    index = bisect_left(
+        range(count), digest, key=lambda i: sorted_digests[i * DIGEST_SIZE : (i + 1) * DIGEST_SIZE]
+    )
+    return index < count and sorted_digests[index * DIGEST_SIZE : (index + 1) * DIGEST_SIZE] == digest
+
+
 def add_to_suppression(
     suppression_path: Any, list_type: str, erased: DigestBuckets, directory: str
 ) -> tuple[int, int]:
     """Merge the ``erased`` digests into the suppression set (the caller holds its lease).
 
     Returns (digests new to the set, digests in the set now). Merging what is there already changes
-    nothing, so a retried erase ends with the same set.
+    nothing, so a retried erase ends with the same set. A bucket with nothing new is copied as it is.
     """
     path = as_state_path(suppression_path)
     body_path = os.path.join(directory, "suppression.body")
@@ -119,11 +130,11 @@ def add_to_suppression(
     with _digest_file(path, "suppression_path") as reader, open(body_path, "wb") as body:
         _check_suppression_header(reader, path, list_type)
         for first_byte in range(BUCKETS):
-            present = set(_records(reader.take(first_byte))) if reader else set()
-            merged = present | distinct_bucket(erased, first_byte)
-            added += len(merged) - len(present)
-            total += len(merged)
-            body.write(b"".join(sorted(merged)))
+            present = reader.take(first_byte) if reader else b""
+            new = [digest for digest in distinct_bucket(erased, first_byte) if not _holds(present, digest)]
+            added += len(new)
+            total += len(present) // DIGEST_SIZE + len(new)
+            body.write(b"".join(sorted([*_records(present), *new])) if new else present)
         _finished(reader)
         generation = reader.header.generation + 1 if reader else 1
     header = DigestFileHeader("snapshot", None, list_type, total, generation)
