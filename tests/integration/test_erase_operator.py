@@ -73,19 +73,24 @@ def writes(server: EmulatorServer) -> int:
     return count
 
 
-def setup_lists(tmp_path: Path) -> dict[str, Any]:
-    """A nightly mirror in the first account, an appended list in the second."""
-    paths = {
-        "state": str(tmp_path / "newsletter.snapshot"),
-        "suppression": str(tmp_path / "erased.suppression"),
-    }
-    mirror = upload(
+def mirror_newsletter(paths: dict[str, Any]) -> dict[str, Any]:
+    """The nightly mirror of ``CUSTOMERS``, honouring the suppression set."""
+    return upload(
         customer_list_name="newsletter",
         source=CUSTOMERS,
         mode="mirror",
         state_path=paths["state"],
         suppression_path=paths["suppression"],
     )
+
+
+def setup_lists(tmp_path: Path) -> dict[str, Any]:
+    """A nightly mirror in the first account, an appended list in the second."""
+    paths = {
+        "state": str(tmp_path / "newsletter.snapshot"),
+        "suppression": str(tmp_path / "erased.suppression"),
+    }
+    mirror = mirror_newsletter(paths)
     appended = upload(customer_list_name="partners", source=CUSTOMERS[:10], ad_account_id=OTHER_ACCOUNT)
     return {**paths, "mirror": mirror["customer_list_id"], "appended": appended["customer_list_id"]}
 
@@ -112,13 +117,7 @@ def test_erase_across_accounts_sticks_and_the_next_mirror_run_honours_it(
 
     # The nightly mirror still reads the erased customers in its source: they are held back, nothing moves.
     before = writes(server)
-    nightly = upload(
-        customer_list_name="newsletter",
-        source=CUSTOMERS,
-        mode="mirror",
-        state_path=lists["state"],
-        suppression_path=lists["suppression"],
-    )
+    nightly = mirror_newsletter(lists)
     assert (nightly["suppressed"], nightly["added"], nightly["removed"]) == (2, 0, 0)
     assert writes(server) == before
     assert not members(server, ACCOUNT, lists["mirror"]) & gone
@@ -154,13 +153,7 @@ def test_a_retried_erase_ends_as_a_clean_run(
     retried = erase(source=ERASED, suppression_path=lists["suppression"], state_paths=lists["state"])
     assert retried["suppression"] == {"added": 0, "total": 3}
     assert retried["snapshots"][lists["state"]]["fresh"] is True
-    nightly = upload(
-        customer_list_name="newsletter",
-        source=CUSTOMERS,
-        mode="mirror",
-        state_path=lists["state"],
-        suppression_path=lists["suppression"],
-    )
+    nightly = mirror_newsletter(lists)
     assert (nightly["suppressed"], nightly["added"], nightly["removed"]) == (2, 0, 0)
     assert len(members(server, ACCOUNT, lists["mirror"])) == 18
 
