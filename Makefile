@@ -10,7 +10,7 @@ PYTEST_FLAGS := -q -p no:cacheprovider -ra
 export UV_COMPILE_BYTECODE := 1
 
 .PHONY: install install-airflow2 install-browser install-deployment demo test lint typecheck test-airflow3 \
-	test-airflow2 test-browser test-matrix test-deployment
+	test-airflow2 test-browser test-matrix test-deployment airflow
 
 install: ## uv (bootstrapped through pip) and the locked dev environment (Airflow 3)
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv>=0.5"
