@@ -268,10 +268,13 @@ class Stack:
         self.note("airflow db migrate done (PostgreSQL)")
         for component in COMPONENTS:
             extra = ["--host", "127.0.0.1", "--port", str(self.api_port)] if component == "api-server" else []
+            if component == "triggerer":
+                extra = ["--skip-serve-logs"]  # its log server would listen on every interface
             self.spawn(component, [str(self.python), "-m", "airflow", component, *extra])
         for worker in WORKERS:
             command = [str(self.python), "-m", "airflow", "celery", "worker", "--concurrency", "4"]
             command += ["--celery-hostname", f"{worker}@%h", "--without-mingle", "--without-gossip"]
+            command += ["--skip-serve-logs"]  # logs are read from the shared folder; no 0.0.0.0 listener
             self.spawn(worker, command, env={**self.env, "PINTEREST_DEPLOYMENT_WORKER": worker})
         wait_for(lambda: _answers(f"http://127.0.0.1:{self.api_port}/api/v2/version"), 180, "the API server")
         for worker in WORKERS:
@@ -331,7 +334,7 @@ def start_stack(root: Path, crm_db: Path) -> Stack:
             AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC="1",
             AIRFLOW__LOGGING__LOGGING_LEVEL="INFO",
             AIRFLOW_CONN_PINTEREST_DEFAULT=json.dumps(
-                {**connection, "extra": {**connection["extra"], "refresh_token_variable": TOKEN_VARIABLE}}
+                {**connection, "extra": {**connection["extra"], "oauth_variable": TOKEN_VARIABLE}}
             ),
             AIRFLOW_CONN_CRM_DB=json.dumps({"conn_type": "sqlite", "host": str(crm_db)}),
         )
