@@ -10,7 +10,7 @@ PYTEST_FLAGS := -q -p no:cacheprovider -ra
 export UV_COMPILE_BYTECODE := 1
 
 .PHONY: install install-airflow2 install-browser install-deployment demo test lint typecheck test-airflow3 \
-	test-airflow2 test-browser test-matrix test-deployment airflow
+	test-airflow2 test-browser test-packaging test-matrix test-deployment airflow
 
 install: ## uv (bootstrapped through pip) and the locked dev environment (Airflow 3)
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv>=0.5"
@@ -42,14 +42,17 @@ typecheck: install
 	@$(RUN) mypy
 
 test-airflow3: install
-	@$(RUN) pytest $(PYTEST_FLAGS) -m "not browser and not matrix and not deployment"
+	@$(RUN) pytest $(PYTEST_FLAGS) -m "not browser and not packaging and not matrix and not deployment"
 
 test-airflow2: install-airflow2
-	@$(AIRFLOW2_PYTHON) -m pytest $(PYTEST_FLAGS) -m "not browser and not airflow3_only and not matrix and not deployment"
+	@$(AIRFLOW2_PYTHON) -m pytest $(PYTEST_FLAGS) -m "not browser and not airflow3_only and not packaging and not matrix and not deployment"
 
-# The built sdist and wheel: twine, contents, metadata; then the wheel installed into a fresh venv per
-# Airflow x Python cell (constraints/matrix-*.txt), two cells at a time, each running the unit, contract
-# and in-cell tests against the installed wheel.
+# The built sdist and wheel: twine, contents (package, py.typed, emulator, no tests), metadata, changelog.
+test-packaging: install
+	@$(RUN) pytest $(PYTEST_FLAGS) -m packaging tests/matrix
+
+# The wheel installed into a fresh venv per Airflow x Python cell (constraints/matrix-*.txt), two cells at
+# a time: what it adds to an environment that has Airflow, then the unit, contract and in-cell tests.
 test-matrix: install
 	@$(RUN) pytest $(PYTEST_FLAGS) -m matrix tests/matrix
 

@@ -188,7 +188,7 @@ def test_parallel_tasks_refresh_the_rotating_token_at_the_same_moment(stack: Sta
     assert grant["refresh_token"] == after["refresh_token"]  # the Variable holds the live token
     refreshes = after["refreshes"] - before["refreshes"]
     stack.note(
-        f"token race: 6 tasks, {refused} answers 401, {refreshes} refresh(es); the Variable holds the live pair"
+        f"token race: 6 tasks, {refused} answers 401, {refreshes} refresh(es); the Variable holds the newest"
     )
 
 

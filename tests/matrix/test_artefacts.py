@@ -14,7 +14,7 @@ import tomllib
 
 from scripts.installed_wheel import PACKAGE, REPO, Artefacts
 
-pytestmark = pytest.mark.matrix
+pytestmark = pytest.mark.packaging
 
 PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 
