@@ -506,8 +506,8 @@ class PinterestHook(_PinterestHookBase):
     def list_audience_shares(
         self, ad_account_id: str, audience_id: str, *, account_type: str = "AD_ACCOUNT"
     ) -> Iterator[JSON]:
-        """The ad accounts (``account_type="AD_ACCOUNT"``) or businesses (``"BUSINESS_ACCOUNT"``) an owned
-        audience is shared with: ``SharedAudienceAccount`` objects (``account_id``, ``shared_on_timestamp``)."""
+        """Who an owned audience is shared with: ad accounts (``account_type="AD_ACCOUNT"``) or businesses
+        (``"BUSINESS_ACCOUNT"``), as ``SharedAudienceAccount`` objects (``account_id``...)."""
         if account_type not in ("AD_ACCOUNT", "BUSINESS_ACCOUNT"):
             raise PinterestInvalidArgumentError(
                 "account_type", f"expected AD_ACCOUNT or BUSINESS_ACCOUNT, got {account_type!r}"
