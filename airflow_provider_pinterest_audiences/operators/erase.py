@@ -335,6 +335,12 @@ class PinterestEraseCustomersOperator(PinterestBaseOperator):
                 list_id = purge.customer_list_id
                 after = ListState.from_api(hook.get_customer_list(owners[list_id], list_id))
                 finish_purge(purge, after, erased, workdir)
+                self.log.info(
+                    "Snapshot %s of list %s: %d erased members purged",
+                    purge.state_path,
+                    list_id,
+                    purge.purged,
+                )
                 for note in purge.notes:
                     self.log.warning("Snapshot %s: %s", purge.state_path, note)
         return {

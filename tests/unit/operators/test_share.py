@@ -121,3 +121,17 @@ def test_sharing_with_the_owner_or_with_nobody_fails_before_any_call() -> None:
     with pytest.raises(PinterestInvalidArgumentError, match="no recipient"):
         run(operator, hook)
     assert hook.writes == []
+
+
+def test_one_audience_fans_out_as_a_mapped_task() -> None:
+    import pendulum
+    from airflow.providers.common.compat.sdk import DAG
+
+    with DAG("fan_out", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")) as dag:
+        PinterestShareAudienceOperator.partial(task_id="share", audience_id=AUDIENCE).expand(
+            recipient_account_ids=[["549755885176"], ["549755885177"]]
+        )
+    mapped = dag.get_task("share")
+    assert mapped.partial_kwargs["audience_id"] == AUDIENCE
+    expanded = mapped.expand_input.value["recipient_account_ids"]
+    assert expanded == [["549755885176"], ["549755885177"]]
