@@ -61,7 +61,7 @@ def _paths(value: Any, argument: str) -> tuple[Any, ...]:
     items = [value] if isinstance(value, str | os.PathLike) or hasattr(value, "protocol") else value
     if not isinstance(items, Sequence):
         raise PinterestInvalidArgumentError(argument, f"expected a path or a list of paths, got {value!r}")
-    return tuple(suppression_path_argument(item, argument) for item in items)
+    return tuple(dict.fromkeys(suppression_path_argument(item, argument) for item in items))
 
 
 class PinterestEraseCustomersOperator(PinterestBaseOperator):
@@ -293,6 +293,10 @@ class PinterestEraseCustomersOperator(PinterestBaseOperator):
         suppression_path = checked["suppression_path"]
         state_paths = [as_state_path(path) for path in checked["state_paths"]]
         leased = ([as_state_path(suppression_path)] if suppression_path is not None else []) + state_paths
+        if len(set(leased)) < len(leased):
+            raise PinterestInvalidArgumentError(
+                "state_paths", f"names the suppression set {suppression_path}: give mirror snapshots only"
+            )
         with ExitStack() as stack:
             leases = [
                 stack.enter_context(StateLease(path, ttl=plan.lease_ttl, log=self.log)) for path in leased

@@ -172,6 +172,8 @@ def test_bad_input_and_foreign_snapshots_fail_before_any_write(
             suppression_path=lists["suppression"],
             state_paths=[lists["state"]],
         )
+    with pytest.raises(PinterestInvalidArgumentError, match=r"state_paths.*names the suppression set"):
+        erase(source=ERASED, suppression_path=lists["state"], state_paths=[lists["state"]])
     assert writes(server) == before
     assert not (tmp_path / "erased.suppression").exists()
     with pytest.raises(PinterestInvalidArgumentError, match=r"state_paths.*needs suppression_path"):

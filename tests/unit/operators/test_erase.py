@@ -62,6 +62,8 @@ def test_templated_arguments_wait_for_the_run_and_are_checked_then() -> None:
     checked = operator.checked_arguments()
     assert checked["ad_account_ids"] == ("549755885175", "549755885176")
     assert checked["state_paths"] == ("s3://bucket/newsletter.snapshot",)
+    operator.state_paths = ["s3://bucket/a.snapshot", "s3://bucket/a.snapshot", "s3://bucket/b.snapshot"]
+    assert operator.checked_arguments()["state_paths"] == ("s3://bucket/a.snapshot", "s3://bucket/b.snapshot")
 
 
 def test_an_iterable_source_is_kept_as_a_summary_in_rendered_fields_and_read_in_full() -> None:
