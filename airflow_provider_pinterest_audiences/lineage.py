@@ -91,7 +91,7 @@ def upload_lineage(
     inputs = [InputDataset(namespace, name, inputFacets=input_facets) for namespace, name in locations]
     list_id = summary.get("customer_list_id")
     outputs = []
-    if list_id is not None:
+    if list_id is not None and not summary.get("dry_run"):
         sent = int(summary.get("added", 0)) + int(summary.get("removed", 0))
         outputs = [
             OutputDataset(

@@ -5,7 +5,8 @@ id also travels as a tag for backends that keep tags. Under Airflow's ``[metrics
 
 * ``pinterest.audience.<id>.size`` and ``pinterest.audience.<id>.match_rate`` (gauges, when known);
 * ``pinterest.customer_list.<id>.records_sent``, ``.records_added``, ``.records_removed``,
-  ``.records_invalid`` and, when the upload summary counts them, ``.records_duplicate`` (counters).
+  ``.records_invalid`` and, when the upload summary counts them, ``.records_duplicate`` and
+  ``.records_suppressed`` (counters; none for a dry run).
 
 Ids and counts only, never an identifier.
 """
@@ -59,7 +60,7 @@ def emit_audience_health(health: AudienceHealth, stats: StatsClient | None = Non
 def emit_upload(summary: Mapping[str, Any], stats: StatsClient | None = None) -> None:
     """Counters for one upload, from its ``upload_summary``."""
     list_id = summary.get("customer_list_id")
-    if list_id is None:  # nothing was written (no list)
+    if list_id is None or summary.get("dry_run"):  # nothing was written
         return
     client = stats or airflow_stats()
     tags = {
@@ -74,7 +75,8 @@ def emit_upload(summary: Mapping[str, Any], stats: StatsClient | None = None) ->
         "records_removed": int(summary.get("removed", 0)),
         "records_invalid": sum(invalid.values()) if isinstance(invalid, Mapping) else int(invalid),
     }
-    if summary.get("duplicates") is not None:
-        counts["records_duplicate"] = int(summary["duplicates"])
+    for key, name in (("duplicates", "records_duplicate"), ("suppressed", "records_suppressed")):
+        if summary.get(key) is not None:
+            counts[name] = int(summary[key])
     for name, count in counts.items():
         client.incr(f"pinterest.customer_list.{list_id}.{name}", count, tags=tags)

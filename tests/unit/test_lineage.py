@@ -45,7 +45,13 @@ def test_sql_tables_are_named_in_the_connections_namespace(monkeypatch: pytest.M
 
 
 def test_a_dry_run_upload_has_inputs_but_no_output() -> None:
-    summary = {"customer_list_id": None, "read": 10, "valid": 9, "invalid": {"missing": 1}}
+    summary = {
+        "customer_list_id": "3969491",
+        "dry_run": True,
+        "read": 10,
+        "valid": 9,
+        "invalid": {"missing": 1},
+    }
 
     lineage = upload_lineage(ACCOUNT, [("file", "/data/x.csv")], summary)
 

@@ -6,6 +6,9 @@ import os
 import socket
 import subprocess
 import sys
+from typing import Any
+
+import pytest
 
 from airflow_provider_pinterest_audiences.health import AudienceHealth
 from airflow_provider_pinterest_audiences.metrics import airflow_stats, emit_audience_health, emit_upload
@@ -39,18 +42,20 @@ def test_upload_counters() -> None:
     ]
 
 
-def test_duplicates_are_counted_when_the_summary_has_them() -> None:
+def test_duplicates_and_suppressed_are_counted_when_the_summary_has_them() -> None:
     stats = FakeStats()
 
-    emit_upload({**SUMMARY, "duplicates": 12}, stats)
+    emit_upload({**SUMMARY, "duplicates": 12, "suppressed": 3}, stats)
 
     assert ("incr", "pinterest.customer_list.3969491.records_duplicate", 12, LIST_TAGS) in stats.sent
+    assert ("incr", "pinterest.customer_list.3969491.records_suppressed", 3, LIST_TAGS) in stats.sent
 
 
-def test_an_upload_without_a_list_emits_nothing() -> None:
+@pytest.mark.parametrize("change", [{"customer_list_id": None}, {"dry_run": True}])
+def test_an_upload_that_wrote_nothing_emits_nothing(change: dict[str, Any]) -> None:
     stats = FakeStats()
 
-    emit_upload({**SUMMARY, "customer_list_id": None}, stats)
+    emit_upload({**SUMMARY, **change}, stats)
 
     assert stats.sent == []
 
@@ -109,3 +114,27 @@ def test_airflow_stats_is_airflows_client() -> None:
     from airflow.providers.common.compat.sdk import Stats
 
     assert airflow_stats() is Stats
+
+
+def test_the_upload_operator_emits_its_counters(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_provider_pinterest_audiences import metrics
+    from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
+    from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
+    from airflow_provider_pinterest_audiences.operators.customer_list import (
+        PinterestUploadCustomerListOperator,
+    )
+    from tests.integration.test_audience_operators import FakeTI
+
+    stats = FakeStats()
+    monkeypatch.setattr(metrics, "airflow_stats", lambda: stats)
+    emails = [f"person{i}@example.com" for i in range(40)] + ["not-an-email"]
+    with EmulatorServer(EmulatorSettings(), host="127.0.0.1", port=0) as server:
+        monkeypatch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", server.connection_json())
+        upload = PinterestUploadCustomerListOperator(
+            task_id="upload", customer_list_name="Metrics", source=emails, hashing_processes=1
+        )
+        list_id = upload.execute({"ti": FakeTI()})
+
+    sent = {stat.rsplit(".", 1)[1]: count for _, stat, count, _ in stats.sent}
+    assert {stat.rsplit(".", 1)[0] for _, stat, _, _ in stats.sent} == {f"pinterest.customer_list.{list_id}"}
+    assert (sent["records_sent"], sent["records_added"], sent["records_invalid"]) == (40, 40, 1)
