@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
-from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
 from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 from airflow_provider_pinterest_audiences.operators.share import PinterestShareAudienceOperator
-from tests.integration.emulator_api import ACCOUNT, control
+from tests.integration.emulator_api import ACCOUNT, control, emulator_settings, server_fixture
 
 PARTNERS = ("549755885176", "549755885177", "549755885178")
 BUSINESS = "7700112233"
@@ -25,14 +23,12 @@ class FakeTI:
         self.xcoms[key] = value
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with (
-        EmulatorServer(EmulatorSettings(ad_account_ids=PARTNERS)) as running,
-        pytest.MonkeyPatch.context() as patch,
-    ):
-        patch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", running.connection_json())
-        yield running
+server = server_fixture(emulator_settings(ad_account_ids=PARTNERS))
+
+
+@pytest.fixture(autouse=True)
+def pinterest_connection(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", server.connection_json())
 
 
 @pytest.fixture
