@@ -259,3 +259,22 @@ def test_without_outlet_events_the_run_still_succeeds(answers: list[dict[str, An
     )
 
     assert operator.execute({"ti": FakeTI()}) == AUDIENCE_ID
+
+
+@pytest.mark.usefixtures("pinterest_conn", "stats")
+def test_create_operator_resumed_from_the_trigger_applies_the_guard() -> None:
+    operator = PinterestCreateCustomerListAudienceOperator(
+        task_id="c",
+        name="Buyers",
+        customer_list_id="3969491",
+        wait_for_ready=True,
+        deferrable=True,
+        sent_count="1000",
+        min_match_rate=0.5,
+    )
+    event = {"status": "success", "audience": ready(300), "message": "ready"}
+    ti = FakeTI()
+
+    with pytest.raises(PinterestAudienceHealthError, match=r"saw 30.0% \(300 of 1,000 identifiers sent\)"):
+        operator.execute_complete({"ti": ti}, event)
+    assert (ti.xcoms["audience"]["id"], ti.xcoms["match_rate"]) == (AUDIENCE_ID, 0.3)
