@@ -36,6 +36,8 @@ def get_provider_info() -> dict[str, Any]:
                     f"{PACKAGE}.operators.customer_list",
                     f"{PACKAGE}.operators.audience",
                     f"{PACKAGE}.operators.ad_group",
+                    f"{PACKAGE}.operators.share",
+                    f"{PACKAGE}.operators.erase",
                 ],
             }
         ],
