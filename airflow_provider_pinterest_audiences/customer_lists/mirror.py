@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
 from itertools import chain
 from typing import Any
 
@@ -38,6 +39,7 @@ from airflow_provider_pinterest_audiences.customer_lists.snapshot import (
     save_snapshot,
 )
 from airflow_provider_pinterest_audiences.customer_lists.state_files import remove_leftovers
+from airflow_provider_pinterest_audiences.customer_lists.suppression import refilter, suppression_generation
 from airflow_provider_pinterest_audiences.exceptions import PinterestApiError
 
 
@@ -105,8 +107,18 @@ def mirror_list(plan: UploadPlan, writer: ListWriter, workdir: str, log: logging
         counts = read_digests(plan, desired.add, log)
         if plan.dry_run:
             return _mirror_leased(plan, writer, desired, workdir, None, log, counts)
-        with StateLease(state_path, ttl=plan.lease_ttl, log=log) as lease:
+        with StateLease(state_path, ttl=plan.lease_ttl, log=log) as lease, ExitStack() as stack:
             remove_leftovers([state_path, pending_path_for(state_path), lock_path_for(state_path)], log)
+            if plan.suppression_path is not None and (
+                suppression_generation(plan.suppression_path) != counts.suppression_generation
+            ):
+                # An erase merged into the set while the source was read: check against it once more.
+                log.info(
+                    "Suppression set %s changed during the read; applying it again", plan.suppression_path
+                )
+                desired = stack.enter_context(
+                    refilter(desired, plan.suppression_path, plan.list_type.value, workdir, counts)
+                )
             return _mirror_leased(plan, writer, desired, workdir, lease, log, counts)
 
 

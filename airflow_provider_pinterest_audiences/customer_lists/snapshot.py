@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -98,7 +99,7 @@ class DigestBuckets:
     """A set of digests under construction: 256 buckets by first byte, spilled to one local file."""
 
     def __init__(self, directory: str) -> None:
-        self._spill = open(os.path.join(directory, "desired.spill"), "w+b")  # noqa: SIM115 (closed in close())
+        self._spill = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 (closed in close(); never named)
         self._buffers = [bytearray() for _ in range(BUCKETS)]
         self._segments: list[list[tuple[int, int]]] = [[] for _ in range(BUCKETS)]
 

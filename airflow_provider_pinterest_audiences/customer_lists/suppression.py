@@ -47,9 +47,11 @@ PENDING_RECORD_SIZE = DIGEST_SIZE + 1
 
 @dataclass(slots=True)
 class ReadCounts(RecordCounts):
-    """``RecordCounts`` plus the valid rows held back because the suppression set holds their digest."""
+    """``RecordCounts`` plus the valid rows held back because the suppression set holds their digest, and
+    the generation of the suppression set they were checked against (None: no set, or no file yet)."""
 
     suppressed: int = 0
+    suppression_generation: int | None = None
 
 
 def suppression_path_argument(value: Any, argument: str) -> Any:
@@ -153,6 +155,8 @@ class SuppressionFilter:
         self._path = as_state_path(suppression_path)
         self._list_type = list_type
         self._buckets = DigestBuckets(directory)
+        self.generation: int | None = None
+        """The generation of the suppression set the last ``drain`` read (None: there was no file)."""
 
     def add(self, packed: bytes) -> None:
         """Take packed digests of the source (in any order, duplicates allowed)."""
@@ -163,6 +167,7 @@ class SuppressionFilter:
         held_back = 0
         with _digest_file(self._path, "suppression_path") as reader:
             _check_suppression_header(reader, self._path, self._list_type)
+            self.generation = reader.header.generation if reader else None
             for first_byte in range(BUCKETS):
                 packed = self._buckets.bucket(first_byte)
                 suppressed = set(_records(reader.take(first_byte))) if reader else set()
@@ -194,8 +199,38 @@ def suppressed_reading(
         try:
             yield held.add
             counts.suppressed = held.drain(sink)
+            counts.suppression_generation = held.generation
         finally:
             held.close()
+
+
+def suppression_generation(suppression_path: Any) -> int | None:
+    """The generation of the suppression set now (its header only; None when there is no file)."""
+    with _digest_file(as_state_path(suppression_path), "suppression_path") as reader:
+        return reader.header.generation if reader else None
+
+
+def refilter(
+    desired: DigestBuckets, suppression_path: Any, list_type: str, directory: str, counts: ReadCounts
+) -> DigestBuckets:
+    """``desired`` less what the suppression set holds now, as new buckets (the caller closes them).
+
+    For a mirror whose suppression set changed (an erase merged into it) between reading the source and
+    taking the state's lease: the digests are checked against the set once more; ``counts`` follows.
+    """
+    refiltered = DigestBuckets(directory)
+    held = SuppressionFilter(suppression_path, list_type, directory)
+    try:
+        for first_byte in range(BUCKETS):
+            held.add(desired.bucket(first_byte))
+        counts.suppressed += held.drain(refiltered.add)
+        counts.suppression_generation = held.generation
+    except BaseException:
+        refiltered.close()
+        raise
+    finally:
+        held.close()
+    return refiltered
 
 
 # --- mirror snapshots named in an erase -----------------------------------------------------------------

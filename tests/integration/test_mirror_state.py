@@ -280,3 +280,34 @@ def test_bad_mirror_state_options_are_refused_when_the_dag_is_parsed(
         PinterestUploadCustomerListOperator(
             task_id="bad", customer_list_name="n", source=["a@x.com"], **kwargs
         )
+
+
+def test_an_erase_merged_while_the_source_is_read_is_still_honoured(
+    server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suppression set grows between a mirror's read and its lease: the run checks against it again."""
+    from airflow_provider_pinterest_audiences.customer_lists import mirror as mirror_module
+    from airflow_provider_pinterest_audiences.customer_lists.snapshot import DigestBuckets
+    from airflow_provider_pinterest_audiences.customer_lists.suppression import add_to_suppression
+
+    name, state, suppression = next(_names), tmp_path / "race.snapshot", tmp_path / "erased.suppression"
+    erased_early, erased_during = range(0, 3), range(3, 8)
+
+    def erase(numbers: range) -> None:
+        with DigestBuckets(str(tmp_path)) as buckets:
+            buckets.add(b"".join(bytes.fromhex(digest) for digest in hashed(numbers)))
+            add_to_suppression(as_state_path(str(suppression)), "EMAIL", buckets, str(tmp_path))
+
+    erase(erased_early)
+    real_read = mirror_module.read_digests
+
+    def read_then_an_erase_lands(*args: Any) -> Any:
+        counts = real_read(*args)
+        erase(erased_during)
+        return counts
+
+    monkeypatch.setattr(mirror_module, "read_digests", read_then_an_erase_lands)
+    list_id, summary = mirror(name, state, range(40), suppression_path=str(suppression))
+
+    assert members(server, list_id) == hashed(range(8, 40))
+    assert (summary["suppressed"], summary["added"]) == (8, 32)
