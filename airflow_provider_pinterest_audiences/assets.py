@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -30,3 +30,10 @@ def add_outlet_extra(context: Context, asset: Asset, extra: Mapping[str, Any]) -
     events = context.get("outlet_events")
     if events is not None:
         events[asset].extra.update(extra)
+
+
+def add_outlets_extra(context: Context, outlets: Iterable[Any], extra: Mapping[str, Any]) -> None:
+    """:func:`add_outlet_extra` for each Asset among a task's ``outlets`` (aliases and others left alone)."""
+    for outlet in outlets:
+        if isinstance(outlet, Asset):
+            add_outlet_extra(context, outlet, extra)

@@ -193,6 +193,21 @@ def check_guard_target(checked: Mapping[str, Any], *, has_size: bool, reason: st
         )
 
 
+def upload_figures(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """An upload's figures for its outlet Asset events: the list id and counts (``upload_summary``)."""
+    invalid = summary.get("invalid") or {}
+    return {
+        "id": summary.get("customer_list_id"),
+        "read": summary.get("read"),
+        "valid": summary.get("valid"),
+        "invalid": sum(invalid.values()) if isinstance(invalid, Mapping) else invalid,
+        "added": summary.get("added"),
+        "removed": summary.get("removed"),
+        "desired_members": summary.get("desired_members"),
+        "dry_run": bool(summary.get("dry_run")),
+    }
+
+
 def push_health(context: Context, health: AudienceHealth) -> None:
     """Push ``audience_size``, ``audience_status`` and ``match_rate`` (``None`` when not estimable)."""
     ti = context["ti"]

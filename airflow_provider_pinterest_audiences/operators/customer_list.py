@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_pinterest_audiences.arguments import ArgumentCheck, optional
+from airflow_provider_pinterest_audiences.assets import add_outlets_extra
 from airflow_provider_pinterest_audiences.customer_lists.batches import (
     DEFAULT_MAX_RECORDS_PER_REQUEST,
     DEFAULT_MAX_REQUEST_BYTES,
@@ -33,6 +34,7 @@ from airflow_provider_pinterest_audiences.customer_lists.source import (
 )
 from airflow_provider_pinterest_audiences.customer_lists.suppression import suppression_path_argument
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.health import upload_figures
 from airflow_provider_pinterest_audiences.ids import pinterest_id
 from airflow_provider_pinterest_audiences.metrics import emit_upload
 from airflow_provider_pinterest_audiences.operators.base import PinterestBaseOperator
@@ -312,9 +314,10 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
             dry_run=self.dry_run,
         )
 
-    def _finished_upload(self, plan: UploadPlan, summary: dict[str, Any]) -> None:
-        """Emit the run's metrics; keep its account and summary for OpenLineage."""
+    def _finished_upload(self, context: Context, plan: UploadPlan, summary: dict[str, Any]) -> None:
+        """Emit the run's metrics, put its figures on the outlet Asset events, keep them for OpenLineage."""
         emit_upload(summary)
+        add_outlets_extra(context, self.outlets, upload_figures(summary))
         self._lineage_run = (plan.ad_account_id, summary)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
@@ -346,7 +349,7 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
             self.hook.close()
         summary = result.summary(plan)
         context["ti"].xcom_push(key="upload_summary", value=summary)
-        self._finished_upload(plan, summary)
+        self._finished_upload(context, plan, summary)
         self.log.info(
             "Customer list %s (%s, %s): read %d, valid %d, invalid %d (%s), added %d, removed %d, %d batches",
             result.customer_list_id,

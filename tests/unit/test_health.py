@@ -278,3 +278,39 @@ def test_create_operator_resumed_from_the_trigger_applies_the_guard() -> None:
     with pytest.raises(PinterestAudienceHealthError, match=r"saw 30.0% \(300 of 1,000 identifiers sent\)"):
         operator.execute_complete({"ti": ti}, event)
     assert (ti.xcoms["audience"]["id"], ti.xcoms["match_rate"]) == (AUDIENCE_ID, 0.3)
+
+
+def test_the_upload_puts_its_figures_on_its_outlet_asset_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.providers.common.compat.sdk import Asset
+
+    from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
+    from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
+    from airflow_provider_pinterest_audiences.operators.customer_list import (
+        PinterestUploadCustomerListOperator,
+    )
+
+    monkeypatch.setattr(metrics, "airflow_stats", FakeStats)
+    asset = Asset("pinterest://customer_lists/newsletter")
+    events = {asset: OutletEvent()}
+    emails = [f"person{i}@example.com" for i in range(40)] + ["not-an-email"]
+    with EmulatorServer(EmulatorSettings(), host="127.0.0.1", port=0) as server:
+        monkeypatch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", server.connection_json())
+        upload = PinterestUploadCustomerListOperator(
+            task_id="upload",
+            customer_list_name="Newsletter",
+            source=emails,
+            hashing_processes=1,
+            outlets=[asset],
+        )
+        list_id = upload.execute({"ti": FakeTI(), "outlet_events": events})
+
+    assert events[asset].extra == {
+        "id": list_id,
+        "read": 41,
+        "valid": 40,
+        "invalid": 1,
+        "added": 40,
+        "removed": 0,
+        "desired_members": None,
+        "dry_run": False,
+    }
