@@ -23,13 +23,13 @@ pytestmark = pytest.mark.e2e
 DAG_ID = "e2e_lineage"
 DAG_FILE = """
 import pendulum
-from airflow.providers.common.compat.sdk import DAG, XComArg
+from airflow.providers.common.compat.sdk import DAG, Asset, XComArg
 from airflow_provider_pinterest_audiences.operators import ad_group, audience, customer_list
 
 with DAG({dag_id!r}, schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
     upload = customer_list.PinterestUploadCustomerListOperator(
         task_id="upload", customer_list_name="Lineage list", source={csv!r}, has_header=True,
-        column="email", hashing_processes=1,
+        column="email", hashing_processes=1, outlets=[Asset("pinterest://customer_lists/lineage")],
     )
     buyers = audience.PinterestCreateCustomerListAudienceOperator(
         task_id="audience", ad_account_id={account!r}, name="Lineage buyers", customer_list_id=upload.output,
@@ -123,7 +123,14 @@ def test_lineage_events_and_asset_extras(tmp_path: Path) -> None:
     assert datasets(target["inputs"]) == [("pinterest", f"ad_accounts/{account}/audiences/{audience_id}")]
     assert datasets(target["outputs"]) == [("pinterest", f"ad_accounts/{account}/ad_groups/{group}")]
 
-    (extra,) = [extra for extra in asset_event_extras(tmp_path / "home") if extra.get("id") == audience_id]
+    extras = asset_event_extras(tmp_path / "home")
+    (uploaded,) = [extra for extra in extras if extra.get("id") == list_id]
+    assert (uploaded["read"], uploaded["valid"], uploaded["dry_run"]) == (
+        3000,
+        read["pinterestUpload"]["valid"],
+        False,
+    )
+    (extra,) = [extra for extra in extras if extra.get("id") == audience_id]
     assert extra["status"] == "READY"
     assert extra["sent"] == read["pinterestUpload"]["valid"]
     assert extra["match_rate"] == round(extra["size"] / extra["sent"], 4)
