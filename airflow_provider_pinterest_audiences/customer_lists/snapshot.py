@@ -134,7 +134,7 @@ class DigestBuckets:
         self.close()
 
 
-def _records(packed: bytes, size: int = DIGEST_SIZE) -> list[bytes]:
+def split_records(packed: bytes, size: int = DIGEST_SIZE) -> list[bytes]:
     """Packed fixed-size records as a list (the regex engine does the slicing in C)."""
     return re.findall(b"(?s).{%d}" % size, packed)
 
@@ -145,11 +145,11 @@ def _diff_bucket(desired: bytes, snapshot: bytes, pending: bytes, resync: bool) 
     Set algebra runs in C. The new snapshot body is the old sorted one minus the departed plus the joined,
     which timsort merges in near-linear time instead of sorting from scratch.
     """
-    wanted = set(_records(desired))
-    previous = _records(snapshot)
+    wanted = set(split_records(desired))
+    previous = split_records(snapshot)
     present = set(previous)
     joined, left = wanted - present, present - wanted
-    flagged = _records(pending, DIGEST_SIZE + 1)
+    flagged = split_records(pending, DIGEST_SIZE + 1)
     maybe_added = {record[:DIGEST_SIZE] for record in flagged if record[DIGEST_SIZE:] == MAYBE_ADDED}
     maybe_removed = {record[:DIGEST_SIZE] for record in flagged if record[DIGEST_SIZE:] == MAYBE_REMOVED}
     if resync:

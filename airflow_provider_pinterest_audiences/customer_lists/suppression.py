@@ -33,11 +33,11 @@ from airflow_provider_pinterest_audiences.customer_lists.snapshot import (
     DigestBuckets,
     DigestFileHeader,
     DigestFileReader,
-    _records,
     as_state_path,
     discard_pending,
     pending_path_for,
     read_state_headers,
+    split_records,
     write_digest_file,
 )
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
@@ -68,7 +68,7 @@ def suppression_path_argument(value: Any, argument: str) -> Any:
 
 def distinct_bucket(buckets: DigestBuckets, first_byte: int) -> set[bytes]:
     """The distinct digests of one bucket."""
-    return set(_records(buckets.bucket(first_byte)))
+    return set(split_records(buckets.bucket(first_byte)))
 
 
 @contextmanager
@@ -136,7 +136,7 @@ def add_to_suppression(
             new = [digest for digest in distinct_bucket(erased, first_byte) if not _holds(present, digest)]
             added += len(new)
             total += len(present) // DIGEST_SIZE + len(new)
-            body.write(b"".join(sorted([*_records(present), *new])) if new else present)
+            body.write(b"".join(sorted([*split_records(present), *new])) if new else present)
         _finished(reader)
         generation = reader.header.generation + 1 if reader else 1
     header = DigestFileHeader("snapshot", None, list_type, total, generation)
@@ -170,9 +170,9 @@ class SuppressionFilter:
             self.generation = reader.header.generation if reader else None
             for first_byte in range(BUCKETS):
                 packed = self._buckets.bucket(first_byte)
-                suppressed = set(_records(reader.take(first_byte))) if reader else set()
+                suppressed = set(split_records(reader.take(first_byte))) if reader else set()
                 if suppressed:
-                    kept = [digest for digest in _records(packed) if digest not in suppressed]
+                    kept = [digest for digest in split_records(packed) if digest not in suppressed]
                     held_back += len(packed) // DIGEST_SIZE - len(kept)
                     packed = b"".join(kept)
                 if packed:
@@ -298,9 +298,11 @@ def prepare_purge(purge: SnapshotPurge, current: ListState, erased: DigestBucket
         body = stack.enter_context(open(body_path, "wb"))
         assert snapshot_reader is not None  # checked above, under the lease
         for first_byte in range(BUCKETS):
-            flagged = _records(pending_reader.take(first_byte), PENDING_RECORD_SIZE) if pending_reader else []
+            flagged = (
+                split_records(pending_reader.take(first_byte), PENDING_RECORD_SIZE) if pending_reader else []
+            )
             known = {record[:DIGEST_SIZE] for record in flagged}
-            members = set(_records(snapshot_reader.take(first_byte)))
+            members = set(split_records(snapshot_reader.take(first_byte)))
             leaving = (members & distinct_bucket(erased, first_byte)) - known
             records = sorted([*flagged, *(digest + MAYBE_REMOVED for digest in leaving)])
             count += len(records)
@@ -325,7 +327,7 @@ def finish_purge(purge: SnapshotPurge, after: ListState, erased: DigestBuckets, 
         assert reader is not None
         for first_byte in range(BUCKETS):
             gone = distinct_bucket(erased, first_byte)
-            members = _records(reader.take(first_byte))
+            members = split_records(reader.take(first_byte))
             kept = [digest for digest in members if digest not in gone]
             purge.purged += len(members) - len(kept)
             count += len(kept)
