@@ -33,11 +33,19 @@ class Artefacts:
     sdist: Path
 
 
+def uv_executable() -> list[str]:
+    """uv itself: ``$UV`` (set by ``uv run``), then ``uv`` on PATH, then the Makefile's ``python3 -m uv``."""
+    for candidate in (os.environ.get("UV"), shutil.which("uv")):
+        if candidate and os.access(candidate, os.X_OK):
+            return [candidate]
+    return ["python3", "-m", "uv"]
+
+
 def uv(*args: str, cwd: Path | None = None, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """``python3 -m uv ...`` (how the Makefile runs uv), never downloading an interpreter."""
+    """``uv ...``, never downloading an interpreter."""
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_COMPILE_BYTECODE": "1"}
     env.pop("VIRTUAL_ENV", None)
-    command = [os.environ.get("UV_PYTHON", "python3"), "-m", "uv", *args]
+    command = [*uv_executable(), *args]
     result = subprocess.run(
         command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )

@@ -101,6 +101,7 @@ class Stack:
         self.emulator_port = free_port()
         self.pg_dir = Path(tempfile.mkdtemp(prefix="pinterest-deployment-pg-"))
         self.timeline: list[str] = []
+        self.killed: set[str] = set()  # stopped on purpose by a test
         self.started = time.monotonic()
 
     # -- processes -------------------------------------------------------------------------------------
@@ -142,6 +143,7 @@ class Stack:
         """SIGKILL the whole process group of ``name`` (a worker: its pool and the tasks it runs)."""
         os.killpg(self.processes[name].pid, signal.SIGKILL)
         self.processes[name].wait(timeout=30)
+        self.killed.add(name)
         self.note(f"SIGKILL {name}")
 
     def close(self) -> None:
@@ -282,7 +284,11 @@ class Stack:
         self.note("api-server answers; both workers ready")
 
     def assert_running(self) -> None:
-        dead = {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}
+        dead = {
+            name: p.returncode
+            for name, p in self.processes.items()
+            if p.poll() is not None and name not in self.killed
+        }
         assert not dead, f"exited early: {dead}; see {self.logs}"
 
 
