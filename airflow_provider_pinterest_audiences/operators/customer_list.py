@@ -18,29 +18,23 @@ from airflow_provider_pinterest_audiences.customer_lists.batches import (
     records_per_request,
 )
 from airflow_provider_pinterest_audiences.customer_lists.freshness import STALE_SNAPSHOT_CHOICES
-from airflow_provider_pinterest_audiences.customer_lists.lease import DEFAULT_LEASE_TTL, MIN_LEASE_TTL
+from airflow_provider_pinterest_audiences.customer_lists.lease import DEFAULT_LEASE_TTL
 from airflow_provider_pinterest_audiences.customer_lists.plan import (
     DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_MAX_INVALID_RATIO,
     MODES,
     UploadPlan,
 )
-from airflow_provider_pinterest_audiences.customer_lists.readers import check_csv_format
 from airflow_provider_pinterest_audiences.customer_lists.records import IdentifierType
-from airflow_provider_pinterest_audiences.customer_lists.source import (
-    CustomerSource,
-    redacted_source,
-    source_origin,
-)
 from airflow_provider_pinterest_audiences.customer_lists.suppression import suppression_path_argument
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.health import upload_figures
 from airflow_provider_pinterest_audiences.ids import pinterest_id
 from airflow_provider_pinterest_audiences.metrics import emit_upload
 from airflow_provider_pinterest_audiences.operators.base import PinterestBaseOperator
+from airflow_provider_pinterest_audiences.operators.identifier_source import IdentifierSourceMixin
 
 if TYPE_CHECKING:
-    import jinja2
     from airflow.providers.common.compat.sdk import Context
     from airflow.providers.openlineage.extractors import OperatorLineage
 
@@ -62,7 +56,7 @@ def _state_path(value: Any, argument: str) -> Any:
     return value
 
 
-class PinterestUploadCustomerListOperator(PinterestBaseOperator):
+class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOperator):
     """Hash customer identifiers from a source and upload them to a Pinterest customer list.
 
     The whole source is read, normalised and SHA-256 hashed (on every CPU) before the first API call, so
@@ -212,42 +206,12 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
             raise PinterestInvalidArgumentError(
                 "customer_list_name", "give exactly one of customer_list_name or customer_list_id"
             )
-        if (self.source is None) == (self.sql is None):
-            raise PinterestInvalidArgumentError(
-                "source", "give exactly one of source or sql (with sql_conn_id)"
-            )
-        if self.sql is not None and not self.sql_conn_id:
-            raise PinterestInvalidArgumentError("sql_conn_id", "required with sql")
         if self.mode == "mirror" and self.state_path is None:
             raise PinterestInvalidArgumentError(
                 "state_path", "required with mode='mirror': where the snapshot of uploaded hashes is kept"
             )
         if self.mode != "mirror" and self.state_path is not None:
             raise PinterestInvalidArgumentError("state_path", "only used with mode='mirror'")
-        self._check_mirror_state_options()
-        ratio = self.max_invalid_ratio
-        if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0.0 <= ratio <= 1.0:
-            raise PinterestInvalidArgumentError(
-                "max_invalid_ratio", f"must be a number between 0 and 1, got {ratio!r}"
-            )
-        processes = self.hashing_processes
-        if processes is not None and (
-            isinstance(processes, bool) or not isinstance(processes, int) or processes < 1
-        ):
-            raise PinterestInvalidArgumentError(
-                "hashing_processes", f"must be an integer of at least 1 (or None), got {processes!r}"
-            )
-        concurrency = self.max_concurrent_requests
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise PinterestInvalidArgumentError(
-                "max_concurrent_requests", f"must be an integer of at least 1, got {concurrency!r}"
-            )
-        if not isinstance(self.dry_run, bool):
-            raise PinterestInvalidArgumentError("dry_run", f"must be True or False, got {self.dry_run!r}")
-        check_csv_format(self.delimiter, self.encoding)
-        records_per_request(self.max_records_per_request, self.max_request_bytes)
-
-    def _check_mirror_state_options(self) -> None:
         if self.on_stale_snapshot not in STALE_SNAPSHOT_CHOICES:
             raise PinterestInvalidArgumentError(
                 "on_stale_snapshot",
@@ -255,50 +219,17 @@ class PinterestUploadCustomerListOperator(PinterestBaseOperator):
             )
         if self.mode != "mirror" and self.on_stale_snapshot != "fail":
             raise PinterestInvalidArgumentError("on_stale_snapshot", "only used with mode='mirror'")
-        ttl = self.lease_ttl
-        if (
-            isinstance(ttl, bool)
-            or not isinstance(ttl, int | float)
-            or not MIN_LEASE_TTL <= ttl < float("inf")
-        ):
-            raise PinterestInvalidArgumentError(
-                "lease_ttl", f"must be a number of seconds of at least {MIN_LEASE_TTL:g}, got {ttl!r}"
-            )
-
-    def _do_render_template_fields(
-        self,
-        parent: Any,
-        template_fields: Any,
-        context: Context,
-        jinja_env: jinja2.Environment,
-        seen_oids: set[int],
-    ) -> None:
-        """Render as Airflow does, then keep only a summary of identifier values in ``source``.
-
-        Airflow stores rendered fields in its metadata database and shows them in the UI; an XCom list of
-        emails must not land there. Paths, URIs and SQL stay visible as they are. This is the one method
-        both plain and mapped tasks (Airflow 2.11 and 3) render through.
-        """
-        origin = source_origin(getattr(parent, "source", None))
-        super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)
-        if parent is self and "source" in template_fields:
-            self.source = redacted_source(self.source, origin)
+        if not isinstance(self.dry_run, bool):
+            raise PinterestInvalidArgumentError("dry_run", f"must be True or False, got {self.dry_run!r}")
+        self.check_source_arguments()
+        records_per_request(self.max_records_per_request, self.max_request_bytes)
 
     def upload_plan(self) -> UploadPlan:
         """The rendered arguments, checked, as the upload engine takes them (no API call)."""
         checked = self.checked_arguments()
-        source = CustomerSource(
-            source=self.source,
-            sql=self.sql,
-            sql_conn_id=self.sql_conn_id,
-            column=self.column,
-            has_header=self.has_header,
-            delimiter=self.delimiter,
-            encoding=self.encoding,
-        )
         return UploadPlan(
             ad_account_id=checked["ad_account_id"] or self.resolve_ad_account_id(),
-            source=source,
+            source=self.customer_source(),
             list_type=self.list_type,
             mode=self.mode,
             customer_list_name=checked.get("customer_list_name"),

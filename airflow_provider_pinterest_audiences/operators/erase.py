@@ -20,19 +20,13 @@ from airflow_provider_pinterest_audiences.customer_lists.batches import (
     DEFAULT_MAX_REQUEST_BYTES,
     records_per_request,
 )
-from airflow_provider_pinterest_audiences.customer_lists.lease import DEFAULT_LEASE_TTL, MIN_LEASE_TTL
+from airflow_provider_pinterest_audiences.customer_lists.lease import DEFAULT_LEASE_TTL
 from airflow_provider_pinterest_audiences.customer_lists.plan import (
     DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_MAX_INVALID_RATIO,
     UploadPlan,
 )
-from airflow_provider_pinterest_audiences.customer_lists.readers import check_csv_format
 from airflow_provider_pinterest_audiences.customer_lists.records import IdentifierType
-from airflow_provider_pinterest_audiences.customer_lists.source import (
-    CustomerSource,
-    redacted_source,
-    source_origin,
-)
 from airflow_provider_pinterest_audiences.customer_lists.suppression import (
     SnapshotPurge,
     add_to_suppression,
@@ -44,10 +38,10 @@ from airflow_provider_pinterest_audiences.customer_lists.suppression import (
 )
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.operators.base import PinterestBaseOperator
+from airflow_provider_pinterest_audiences.operators.identifier_source import IdentifierSourceMixin
 from airflow_provider_pinterest_audiences.operators.share import id_list
 
 if TYPE_CHECKING:
-    import jinja2
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_pinterest_audiences.customer_lists.snapshot import DigestBuckets
@@ -64,7 +58,7 @@ def _paths(value: Any, argument: str) -> tuple[Any, ...]:
     return tuple(dict.fromkeys(suppression_path_argument(item, argument) for item in items))
 
 
-class PinterestEraseCustomersOperator(PinterestBaseOperator):
+class PinterestEraseCustomersOperator(IdentifierSourceMixin, PinterestBaseOperator):
     """Remove customers' identifiers from every customer list, and keep them out of later uploads.
 
     The whole source is read, normalised and hashed before the first API call (bad input fails the task
@@ -163,65 +157,19 @@ class PinterestEraseCustomersOperator(PinterestBaseOperator):
         self.check_literal_arguments()
 
     def _check_arguments(self) -> None:
-        if (self.source is None) == (self.sql is None):
-            raise PinterestInvalidArgumentError(
-                "source", "give exactly one of source or sql (with sql_conn_id)"
-            )
-        if self.sql is not None and not self.sql_conn_id:
-            raise PinterestInvalidArgumentError("sql_conn_id", "required with sql")
         if self.state_paths and self.suppression_path is None:
             raise PinterestInvalidArgumentError(
                 "state_paths",
                 "needs suppression_path: a purged mirror snapshot without a suppression set lets the "
                 "mirror's next run add the erased customers back",
             )
-        ratio, concurrency, ttl = self.max_invalid_ratio, self.max_concurrent_requests, self.lease_ttl
-        if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0.0 <= ratio <= 1.0:
-            raise PinterestInvalidArgumentError(
-                "max_invalid_ratio", f"must be a number between 0 and 1, got {ratio!r}"
-            )
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise PinterestInvalidArgumentError(
-                "max_concurrent_requests", f"must be an integer of at least 1, got {concurrency!r}"
-            )
-        if (
-            isinstance(ttl, bool)
-            or not isinstance(ttl, int | float)
-            or not MIN_LEASE_TTL <= ttl < float("inf")
-        ):
-            raise PinterestInvalidArgumentError(
-                "lease_ttl", f"must be a number of seconds of at least {MIN_LEASE_TTL:g}, got {ttl!r}"
-            )
-        check_csv_format(self.delimiter, self.encoding)
-
-    def _do_render_template_fields(
-        self,
-        parent: Any,
-        template_fields: Any,
-        context: Context,
-        jinja_env: jinja2.Environment,
-        seen_oids: set[int],
-    ) -> None:
-        """Render, then keep only a summary of an iterable ``source`` in Airflow's rendered fields."""
-        origin = source_origin(getattr(parent, "source", None))
-        super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)
-        if parent is self and "source" in template_fields:
-            self.source = redacted_source(self.source, origin)
+        self.check_source_arguments()
 
     def read_plan(self) -> UploadPlan:
         """How the identifiers are read and sent; ``ad_account_id`` and the list are set per list."""
-        source = CustomerSource(
-            source=self.source,
-            sql=self.sql,
-            sql_conn_id=self.sql_conn_id,
-            column=self.column,
-            has_header=self.has_header,
-            delimiter=self.delimiter,
-            encoding=self.encoding,
-        )
         return UploadPlan(
             ad_account_id="",
-            source=source,
+            source=self.customer_source(),
             list_type=self.list_type,
             mode="remove",
             customer_list_name=SCRATCH_KEY,

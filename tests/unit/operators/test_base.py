@@ -39,6 +39,9 @@ def task_classes() -> dict[str, type[BaseOperator]]:
     return found
 
 
+HEALTH_GUARDS = {"sent_count": 1000, "min_audience_size": 100, "min_match_rate": 0.2}
+
+
 def valid_arguments() -> dict[str, list[dict[str, Any]]]:
     """Literal, valid arguments per class: together its calls give every template field a value."""
     create = {
@@ -46,6 +49,8 @@ def valid_arguments() -> dict[str, list[dict[str, Any]]]:
         "name": "Buyers",
         "description": "From the CRM",
         "poll_interval": timedelta(minutes=5),
+        "wait_for_ready": True,
+        **HEALTH_GUARDS,
     }
     return {
         "PinterestCreateAudienceOperator": [
@@ -92,7 +97,12 @@ def valid_arguments() -> dict[str, list[dict[str, Any]]]:
             {"ad_account_id": ACCOUNT, "ad_group_ids": ["1", "2"], "include": ["3"], "exclude": ["4"]}
         ],
         "PinterestAudienceSensor": [
-            {"ad_account_id": ACCOUNT, "audience_id": "1", "poll_interval": timedelta(minutes=5)},
+            {
+                "ad_account_id": ACCOUNT,
+                "audience_id": "1",
+                "poll_interval": timedelta(minutes=5),
+                **HEALTH_GUARDS,
+            },
             {"customer_list_id": "2"},
         ],
         "PinterestUploadCustomerListOperator": [
@@ -103,7 +113,25 @@ def valid_arguments() -> dict[str, list[dict[str, Any]]]:
                 "sql_conn_id": "warehouse",
                 "mode": "mirror",
                 "state_path": "/tmp/pinterest/buyers.snapshot",
+                "suppression_path": "/tmp/pinterest/erased.suppression",
             },
+        ],
+        "PinterestEraseCustomersOperator": [
+            {"source": ["a@example.com"], "ad_account_ids": [ACCOUNT]},
+            {
+                "sql": "SELECT email FROM erasures",
+                "sql_conn_id": "warehouse",
+                "suppression_path": "/tmp/pinterest/erased.suppression",
+                "state_paths": ["/tmp/pinterest/buyers.snapshot"],
+            },
+        ],
+        "PinterestShareAudienceOperator": [
+            {
+                "ad_account_id": ACCOUNT,
+                "audience_id": "1",
+                "recipient_account_ids": ["549755885176"],
+                "recipient_business_ids": ["5550001"],
+            }
         ],
     }
 
