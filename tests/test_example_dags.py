@@ -24,6 +24,8 @@ EXPECTED_TASKS = {
     "pinterest_engagement_audience": {"create_engagers"},
     "pinterest_nightly_customer_sync": {"mirror_crm_customers"},
     "pinterest_privacy_erasure": {"erase_across_accounts", "mirror_newsletter"},
+    "pinterest_audience_refresh": {"upload_customers", "refresh_audience"},
+    "pinterest_audience_health": {"record_health", "draw_plot"},
     "pinterest_sharded_upload": {
         "split_into_shards",
         "remaining",
