@@ -72,7 +72,13 @@ class UploadResult:
     planned: Counter[str] = field(default_factory=Counter)
 
     def summary(self, plan: UploadPlan) -> dict[str, Any]:
-        """The ``upload_summary`` XCom: ids and counts only, never an identifier."""
+        """The ``upload_summary`` XCom: ids and counts only, never an identifier.
+
+        ``desired_members`` counts the distinct identifiers kept (valid, not suppressed); ``duplicates`` the
+        valid rows that repeated one of them.
+        """
+        suppressed = self.counts.suppressed if isinstance(self.counts, ReadCounts) else 0
+        kept = self.counts.valid - suppressed
         return {
             "customer_list_id": self.customer_list_id,
             "mode": plan.mode,
@@ -83,7 +89,8 @@ class UploadResult:
             "desired_members": self.desired_members,
             "added": self.sent["ADD"],
             "removed": self.sent["REMOVE"],
-            "suppressed": self.counts.suppressed if isinstance(self.counts, ReadCounts) else 0,
+            "suppressed": suppressed,
+            "duplicates": None if self.desired_members is None else kept - self.desired_members,
             "batches": self.batches,
             "list_before": list_health(self.list_before),
             "list_after": list_health(self.list_after),

@@ -123,6 +123,20 @@ class DigestBuckets:
         self._spill.seek(0, os.SEEK_END)
         return b"".join(parts) + self._buffers[first_byte]
 
+    def distinct(self, first_byte: int) -> set[bytes]:
+        """The distinct digests of one bucket."""
+        return set(split_records(self.bucket(first_byte)))
+
+    def write_distinct(self, handle: IO[bytes]) -> int:
+        """Write the distinct digests to ``handle`` in ascending order, one bucket in memory at a time;
+        how many there are."""
+        count = 0
+        for first_byte in range(BUCKETS):
+            digests = sorted(self.distinct(first_byte))
+            count += len(digests)
+            handle.write(b"".join(digests))
+        return count
+
     def close(self) -> None:
         """Release the spill file."""
         self._spill.close()

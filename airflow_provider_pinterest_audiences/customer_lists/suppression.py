@@ -23,7 +23,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 
 from airflow_provider_pinterest_audiences.customer_lists.freshness import ListState, stale_reason
 from airflow_provider_pinterest_audiences.customer_lists.records import DIGEST_SIZE, RecordCounts
@@ -64,11 +64,6 @@ def suppression_path_argument(value: Any, argument: str) -> Any:
             "e.g. s3://bucket/pinterest/erased-emails.suppression",
         )
     return value
-
-
-def distinct_bucket(buckets: DigestBuckets, first_byte: int) -> set[bytes]:
-    """The distinct digests of one bucket."""
-    return set(split_records(buckets.bucket(first_byte)))
 
 
 @contextmanager
@@ -133,7 +128,7 @@ def add_to_suppression(
         _check_suppression_header(reader, path, list_type)
         for first_byte in range(BUCKETS):
             present = reader.take(first_byte) if reader else b""
-            new = [digest for digest in distinct_bucket(erased, first_byte) if not _holds(present, digest)]
+            new = [digest for digest in erased.distinct(first_byte) if not _holds(present, digest)]
             added += len(new)
             total += len(present) // DIGEST_SIZE + len(new)
             body.write(b"".join(sorted([*split_records(present), *new])) if new else present)
@@ -303,7 +298,7 @@ def prepare_purge(purge: SnapshotPurge, current: ListState, erased: DigestBucket
             )
             known = {record[:DIGEST_SIZE] for record in flagged}
             members = set(split_records(snapshot_reader.take(first_byte)))
-            leaving = (members & distinct_bucket(erased, first_byte)) - known
+            leaving = (members & erased.distinct(first_byte)) - known
             records = sorted([*flagged, *(digest + MAYBE_REMOVED for digest in leaving)])
             count += len(records)
             body.write(b"".join(records))
@@ -326,7 +321,7 @@ def finish_purge(purge: SnapshotPurge, after: ListState, erased: DigestBuckets, 
     with _digest_file(path, "state_paths") as reader, open(body_path, "wb") as body:
         assert reader is not None
         for first_byte in range(BUCKETS):
-            gone = distinct_bucket(erased, first_byte)
+            gone = erased.distinct(first_byte)
             members = split_records(reader.take(first_byte))
             kept = [digest for digest in members if digest not in gone]
             purge.purged += len(members) - len(kept)
@@ -342,13 +337,3 @@ def finish_purge(purge: SnapshotPurge, after: ListState, erased: DigestBuckets, 
     write_digest_file(path, header, body_path)
     if purge.fresh and not purge.had_pending:
         discard_pending(path)
-
-
-def write_sorted(buckets: DigestBuckets, handle: IO[bytes]) -> int:
-    """Write the distinct digests of ``buckets`` to ``handle`` in ascending order; how many."""
-    count = 0
-    for first_byte in range(BUCKETS):
-        digests = sorted(distinct_bucket(buckets, first_byte))
-        count += len(digests)
-        handle.write(b"".join(digests))
-    return count

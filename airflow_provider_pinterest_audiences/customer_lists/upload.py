@@ -20,6 +20,7 @@ from airflow_provider_pinterest_audiences.customer_lists.mirror import mirror_li
 from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan, UploadResult
 from airflow_provider_pinterest_audiences.customer_lists.reading import read_digests
 from airflow_provider_pinterest_audiences.customer_lists.scratch import scratch_directory
+from airflow_provider_pinterest_audiences.customer_lists.snapshot import DigestBuckets
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 
 if TYPE_CHECKING:
@@ -51,8 +52,9 @@ def _append_or_remove(
     plan: UploadPlan, writer: ListWriter, workdir: str, log: logging.Logger
 ) -> UploadResult:
     spool_path = os.path.join(workdir, "digests.bin")
-    with open(spool_path, "wb") as spool:
-        counts = read_digests(plan, spool.write, log)
+    with DigestBuckets(workdir) as read, open(spool_path, "wb") as spool:
+        counts = read_digests(plan, read.add, log)
+        unique = read.write_distinct(spool)  # each identifier once, sorted: flat memory at any size
     customer_list_id = writer.find_list_id()
     operation = "ADD" if plan.mode == "append" else "REMOVE"
     if customer_list_id is None and operation == "REMOVE":
@@ -61,10 +63,10 @@ def _append_or_remove(
             f"no customer list named {plan.customer_list_name!r} in ad account {plan.ad_account_id}",
         )
     before = None if customer_list_id is None else writer.read_list(customer_list_id)
-    planned = Counter({operation: counts.valid})
+    planned = Counter({operation: unique})
     if plan.dry_run:
-        return UploadResult(customer_list_id, counts, list_before=before, list_after=before, planned=planned)
-    sent_to = writer.send(customer_list_id, writer.batches_of(spool_path, operation), counts.valid)
-    assert sent_to is not None  # counts.valid > 0, so at least one batch went out
+        return UploadResult(customer_list_id, counts, Counter(), 0, unique, before, before, planned)
+    sent_to = writer.send(customer_list_id, writer.batches_of(spool_path, operation), unique)
+    assert sent_to is not None  # unique > 0 (the read phase checked), so at least one batch went out
     after = writer.read_list(sent_to)
-    return UploadResult(sent_to, counts, writer.sent, writer.batches, None, before, after, planned)
+    return UploadResult(sent_to, counts, writer.sent, writer.batches, unique, before, after, planned)

@@ -34,7 +34,6 @@ from airflow_provider_pinterest_audiences.customer_lists.suppression import (
     open_purge,
     prepare_purge,
     suppression_path_argument,
-    write_sorted,
 )
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.operators.base import PinterestBaseOperator
@@ -192,7 +191,7 @@ class PinterestEraseCustomersOperator(IdentifierSourceMixin, PinterestBaseOperat
                 counts = read_digests(plan, erased.add, self.log)
                 erased_path = os.path.join(workdir, "erased.bin")
                 with open(erased_path, "wb") as out:
-                    distinct = write_sorted(erased, out)
+                    distinct = erased.write_distinct(out)
                 summary: dict[str, Any] = {
                     "list_type": plan.list_type.value,
                     "read": counts.read,

@@ -645,3 +645,18 @@ def test_the_summary_carries_the_lists_counters_before_and_after(server: Emulato
     )
     assert after["num_uploaded_user_records"] - before["num_uploaded_user_records"] == 30
     assert after["num_batches"] == before["num_batches"] + summary["batches"]
+
+
+@pytest.mark.parametrize("mode", ["append", "remove"])
+def test_duplicates_are_sent_once_and_counted(server: EmulatorServer, mode: str) -> None:
+    name = next(_names)
+    unique = [f"dup{i}@x.com" for i in range(30)]
+    if mode == "remove":
+        run(customer_list_name=name, source=unique)
+    source = unique + [email.upper() for email in unique[:10]] + unique[:5]  # the same people again
+    list_id, summary = run(customer_list_name=name, source=source, mode=mode, max_records_per_request=7)
+    assert (summary["valid"], summary["desired_members"], summary["duplicates"]) == (45, 30, 15)
+    assert summary["added" if mode == "append" else "removed"] == 30
+    assert summary["batches"] == 5  # 30 records in batches of 7, not 45
+    expected = {sha(email) for email in unique} if mode == "append" else set()
+    assert members(server, list_id) == expected

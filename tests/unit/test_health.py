@@ -311,6 +311,6 @@ def test_the_upload_puts_its_figures_on_its_outlet_asset_events(monkeypatch: pyt
         "invalid": 1,
         "added": 40,
         "removed": 0,
-        "desired_members": None,
+        "desired_members": 40,
         "dry_run": False,
     }

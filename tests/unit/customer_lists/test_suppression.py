@@ -29,7 +29,6 @@ from airflow_provider_pinterest_audiences.customer_lists.suppression import (
     open_purge,
     prepare_purge,
     suppressed_reading,
-    write_sorted,
 )
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 
@@ -209,6 +208,6 @@ def test_a_stale_snapshot_stays_stale_and_a_failed_mirror_runs_pending_file_is_k
 def test_write_sorted_writes_each_digest_once_in_order(tmp_path: Path, buckets: Any) -> None:
     out = tmp_path / "sorted"
     with open(out, "wb") as handle:
-        assert write_sorted(buckets([5, 1, 5, 300, 1]), handle) == 3
+        assert buckets([5, 1, 5, 300, 1]).write_distinct(handle) == 3
     data = out.read_bytes()
     assert [data[i : i + 32] for i in range(0, len(data), 32)] == sorted(digest(n) for n in (1, 5, 300))
