@@ -9,13 +9,36 @@ Progress is logged for the first and last batch and every tenth of the records o
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pinterest_audiences.customer_lists.batches import Batch, read_batches, send_batches
 from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan
 from airflow_provider_pinterest_audiences.customer_lists.progress import Progress
+
+
+def _cases(value: Any) -> int:
+    """How many cases one ``exceptions`` entry stands for: its count, its list's length, or one."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return len(value) if isinstance(value, list | dict) else 1
+
+
+def exception_codes(exceptions: Any) -> Counter[str]:
+    """An answer's ``exceptions`` (the spec: "Customer list errors", an object of undocumented shape) as
+    counts by code: a key with a count or a list of cases, or items carrying a ``code``. Never a value."""
+    if not exceptions:
+        return Counter()
+    if isinstance(exceptions, Mapping):
+        return Counter({str(code): _cases(cases) for code, cases in exceptions.items()})
+    if isinstance(exceptions, list):
+        return Counter(
+            str(item.get("code")) if isinstance(item, Mapping) else "unknown" for item in exceptions
+        )
+    return Counter({"unknown": 1})
+
 
 if TYPE_CHECKING:
     from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
@@ -37,6 +60,9 @@ class ListWriter:
         self._log = log
         self.sent: Counter[str] = Counter()
         self.batches = 0
+        self.exceptions: Counter[str] = Counter()
+        """What Pinterest's answers reported in their ``exceptions`` field, counted by code."""
+        self._exceptions_lock = threading.Lock()
         self._progress = Progress(0)
 
     def find_list_id(self) -> str | None:
@@ -76,15 +102,17 @@ class ListWriter:
                 records=first.records,
                 list_type=plan.list_type.value,
             )
+            self._note_exceptions(created)
             customer_list_id = str(created["id"])
             self._log.info("Created customer list %s named %r", customer_list_id, plan.customer_list_name)
             self._record(first)
         list_id = customer_list_id
 
         def send_one(batch_hook: PinterestHook, batch: Batch) -> None:
-            batch_hook.update_customer_list(
+            answer = batch_hook.update_customer_list(
                 plan.ad_account_id, list_id, operation_type=batch.operation, records=batch.records
             )
+            self._note_exceptions(answer)
 
         send_batches(
             batches,
@@ -96,6 +124,13 @@ class ListWriter:
             on_stopped=self._stopped,
         )
         return customer_list_id
+
+    def _note_exceptions(self, answer: Mapping[str, Any]) -> None:
+        """Count the ``exceptions`` of one answer (called from the upload threads too)."""
+        found = exception_codes(answer.get("exceptions"))
+        if found:
+            with self._exceptions_lock:
+                self.exceptions.update(found)
 
     def _record(self, batch: Batch) -> None:
         self.batches += 1

@@ -41,6 +41,7 @@ class UploadPlan:
     lease_ttl: float = DEFAULT_LEASE_TTL
     suppression_path: Any = None
     dry_run: bool = False
+    max_list_exceptions: int | None = None
 
     def batches_for(self, records: int) -> int:
         """Requests needed for ``records`` records of one operation."""
@@ -70,6 +71,7 @@ class UploadResult:
     list_before: Mapping[str, Any] | None = None
     list_after: Mapping[str, Any] | None = None
     planned: Counter[str] = field(default_factory=Counter)
+    exceptions: Counter[str] = field(default_factory=Counter)
 
     def summary(self, plan: UploadPlan) -> dict[str, Any]:
         """The ``upload_summary`` XCom: ids and counts only, never an identifier.
@@ -94,6 +96,7 @@ class UploadResult:
             "batches": self.batches,
             "list_before": list_health(self.list_before),
             "list_after": list_health(self.list_after),
+            "exceptions": dict(sorted(self.exceptions.items())),
             "dry_run": plan.dry_run,
             "planned": {
                 "add": self.planned["ADD"],

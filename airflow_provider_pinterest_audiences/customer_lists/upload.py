@@ -21,7 +21,7 @@ from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan,
 from airflow_provider_pinterest_audiences.customer_lists.reading import read_digests
 from airflow_provider_pinterest_audiences.customer_lists.scratch import scratch_directory
 from airflow_provider_pinterest_audiences.customer_lists.snapshot import DigestBuckets
-from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
 
 if TYPE_CHECKING:
     from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
@@ -38,6 +38,8 @@ def run_upload(
     with scratch_directory(plan, log) as workdir:
         run = mirror_list if plan.mode == "mirror" else _append_or_remove
         result = run(plan, writer, workdir, log)
+    result.exceptions = writer.exceptions
+    check_exceptions(plan, result, log)
     if plan.dry_run:
         log.info(
             "Dry run: would add %d and remove %d records in %d requests; nothing was sent or saved",
@@ -70,3 +72,21 @@ def _append_or_remove(
     assert sent_to is not None  # unique > 0 (the read phase checked), so at least one batch went out
     after = writer.read_list(sent_to)
     return UploadResult(sent_to, counts, writer.sent, writer.batches, unique, before, after, planned)
+
+
+def check_exceptions(plan: UploadPlan, result: UploadResult, log: logging.Logger) -> None:
+    """Log what Pinterest reported in its answers' ``exceptions`` (codes and counts); raise above
+    ``max_list_exceptions``."""
+    total = sum(result.exceptions.values())
+    if not total:
+        return
+    codes = ", ".join(f"{code}={count}" for code, count in sorted(result.exceptions.items()))
+    log.warning(
+        "Pinterest reported %d exceptions for customer list %s: %s", total, result.customer_list_id, codes
+    )
+    if plan.max_list_exceptions is not None and total > plan.max_list_exceptions:
+        raise PinterestError(
+            f"Pinterest reported {total} exceptions ({codes}) for customer list {result.customer_list_id}, "
+            f"above max_list_exceptions={plan.max_list_exceptions}. The batches were sent; check the list in "
+            "Ads Manager, fix the input and re-run (the upload is idempotent)"
+        )

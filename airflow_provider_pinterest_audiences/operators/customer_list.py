@@ -104,6 +104,9 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         it cannot explain (e.g. an older snapshot was put back): ``fail`` (default: nothing is sent) or
         ``resync`` (send every wanted member again, remove only those the snapshot proves left).
     :param dry_run: plan only; send nothing and save nothing.
+    :param max_list_exceptions: Pinterest's answers may carry ``exceptions`` ("customer list errors", shape
+        undocumented): they are always logged as codes and counts and put in ``upload_summary``; above this
+        many the task fails after sending. None (default): never fail on them.
     :param lease_ttl: mirror only: seconds a lease lasts unless renewed (every third of it, while the run
         lives); a killed run's lease is taken over after it. At least 30; default 600.
     :param suppression_path: a suppression set kept by
@@ -170,6 +173,7 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         on_stale_snapshot: str = "fail",
         lease_ttl: float = DEFAULT_LEASE_TTL,
         dry_run: bool = False,
+        max_list_exceptions: int | None = None,
         suppression_path: Any = None,
         **kwargs: Any,
     ) -> None:
@@ -195,6 +199,7 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         self.lease_ttl = lease_ttl
         self.suppression_path = suppression_path
         self.dry_run = dry_run
+        self.max_list_exceptions = max_list_exceptions
         self._check_arguments()
         self.check_literal_arguments()
 
@@ -221,6 +226,11 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
             raise PinterestInvalidArgumentError("on_stale_snapshot", "only used with mode='mirror'")
         if not isinstance(self.dry_run, bool):
             raise PinterestInvalidArgumentError("dry_run", f"must be True or False, got {self.dry_run!r}")
+        limit = self.max_list_exceptions
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise PinterestInvalidArgumentError(
+                "max_list_exceptions", f"must be an integer of at least 0 (or None), got {limit!r}"
+            )
         self.check_source_arguments()
         records_per_request(self.max_records_per_request, self.max_request_bytes)
 
@@ -243,6 +253,7 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
             lease_ttl=float(self.lease_ttl),
             suppression_path=checked.get("suppression_path"),
             dry_run=self.dry_run,
+            max_list_exceptions=self.max_list_exceptions,
         )
 
     def _finished_upload(self, context: Context, plan: UploadPlan, summary: dict[str, Any]) -> None:

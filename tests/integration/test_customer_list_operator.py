@@ -660,3 +660,34 @@ def test_duplicates_are_sent_once_and_counted(server: EmulatorServer, mode: str)
     assert summary["batches"] == 5  # 30 records in batches of 7, not 45
     expected = {sha(email) for email in unique} if mode == "append" else set()
     assert members(server, list_id) == expected
+
+
+def test_exceptions_in_answers_are_summarised_and_fail_above_the_limit(
+    server: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from airflow_provider_pinterest_audiences.exceptions import PinterestError
+    from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+
+    real_update = PinterestHook.update_customer_list
+
+    def answer_with_exceptions(self: PinterestHook, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        answer = dict(real_update(self, *args, **kwargs))
+        answer["exceptions"] = {"2662": ["leaked@example.com"]}
+        return answer
+
+    monkeypatch.setattr(PinterestHook, "update_customer_list", answer_with_exceptions)
+    name, source = next(_names), [f"e{i}@x.com" for i in range(30)]
+    run(customer_list_name=name, source=source[:10])
+    _, summary = run(customer_list_name=name, source=source, max_records_per_request=10)
+    assert summary["exceptions"] == {"2662": 3}
+    output = caplog.text + "".join(capfd.readouterr())
+    assert "2662=3" in output
+    assert "leaked@example.com" not in output
+    with pytest.raises(PinterestError, match="above max_list_exceptions=2"):
+        run(customer_list_name=name, source=source, max_records_per_request=10, max_list_exceptions=2)
+    with pytest.raises(PinterestInvalidArgumentError) as refused:
+        run(customer_list_name=name, source=source, max_list_exceptions=-1)
+    assert refused.value.argument == "max_list_exceptions"
