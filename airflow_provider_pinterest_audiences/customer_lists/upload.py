@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from airflow_provider_pinterest_audiences.audience_wait import MIN_MATCHED_USERS
 from airflow_provider_pinterest_audiences.customer_lists.list_writer import ListWriter
 from airflow_provider_pinterest_audiences.customer_lists.mirror import mirror_list
 from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan, UploadResult
@@ -22,6 +23,7 @@ from airflow_provider_pinterest_audiences.customer_lists.reading import read_dig
 from airflow_provider_pinterest_audiences.customer_lists.scratch import scratch_directory
 from airflow_provider_pinterest_audiences.customer_lists.snapshot import DigestBuckets
 from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.health import net_records
 
 if TYPE_CHECKING:
     from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
@@ -40,6 +42,7 @@ def run_upload(
         result = run(plan, writer, workdir, log)
     result.exceptions = writer.exceptions
     check_exceptions(plan, result, log)
+    warn_if_too_small(plan, result, log)
     if plan.dry_run:
         log.info(
             "Dry run: would add %d and remove %d records in %d requests; nothing was sent or saved",
@@ -89,4 +92,20 @@ def check_exceptions(plan: UploadPlan, result: UploadResult, log: logging.Logger
             f"Pinterest reported {total} exceptions ({codes}) for customer list {result.customer_list_id}, "
             f"above max_list_exceptions={plan.max_list_exceptions}. The batches were sent; check the list in "
             "Ads Manager, fix the input and re-run (the upload is idempotent)"
+        )
+
+
+def warn_if_too_small(plan: UploadPlan, result: UploadResult, log: logging.Logger) -> None:
+    """Warn when the list will hold fewer members than an audience needs (its counters, or the mirror's
+    distinct identifiers)."""
+    holds = result.desired_members if plan.mode == "mirror" else net_records(result.list_after)
+    if holds is None and plan.mode != "remove":
+        holds = result.desired_members
+    if holds is not None and holds < MIN_MATCHED_USERS:
+        log.warning(
+            "Customer list %s will hold about %d members: an audience needs at least %d (Pinterest refuses "
+            "smaller ones, or marks them TOO_SMALL)",
+            result.customer_list_id,
+            holds,
+            MIN_MATCHED_USERS,
         )

@@ -38,6 +38,7 @@ from airflow_provider_pinterest_audiences.audience_rules import (
 from airflow_provider_pinterest_audiences.audience_wait import (
     DEFAULT_POKE_INTERVAL,
     DEFAULT_TIMEOUT,
+    MIN_MATCHED_USERS,
     AudienceWait,
     WaitTarget,
     audience_from_event,
@@ -50,6 +51,7 @@ from airflow_provider_pinterest_audiences.health import (
     HEALTH_ARGUMENT_CHECKS,
     HEALTH_TEMPLATE_FIELDS,
     check_guard_target,
+    net_records,
     report_health,
 )
 from airflow_provider_pinterest_audiences.ids import pinterest_id
@@ -239,11 +241,15 @@ class PinterestCreateAudienceOperator(_AudienceOperator):
             add_outlet_extra(context, asset, health.figures())
         return audience_id
 
+    def check_before_create(self, account: str) -> None:
+        """Refuse a create that cannot succeed, before the API call (subclasses; nothing by default)."""
+
     def _get_or_create(
         self, account: str, name: str, description: str | None, rule: dict[str, Any]
     ) -> dict[str, Any]:
         existing = self.hook.find_audience(account, name, audience_type=self.audience_type)
         if existing is None:
+            self.check_before_create(account)
             created = self.hook.create_audience(
                 account, name=name, audience_type=self.audience_type, rule=rule, description=description
             )
@@ -313,6 +319,8 @@ class PinterestCreateCustomerListAudienceOperator(PinterestCreateAudienceOperato
     """Create (or reuse) a CUSTOMER_LIST audience over an uploaded customer list.
 
     :param customer_list_id: the customer list (templated), e.g. the upload task's ``.output``.
+    :param min_members: before creating, fail when the list holds fewer records than this by its own
+        counters (uploaded less removed; default 100, the guide's minimum; 0 skips the check).
 
     Other arguments: see :class:`PinterestCreateAudienceOperator`.
     """
@@ -320,13 +328,32 @@ class PinterestCreateCustomerListAudienceOperator(PinterestCreateAudienceOperato
     templated_rule_fields = ("customer_list_id",)
     template_fields = (*_COMMON_CREATE_FIELDS, *templated_rule_fields)
 
-    def __init__(self, *, customer_list_id: str, **kwargs: Any) -> None:
+    def __init__(self, *, customer_list_id: str, min_members: int = MIN_MATCHED_USERS, **kwargs: Any) -> None:
         super().__init__(audience_type="CUSTOMER_LIST", rule=None, **kwargs)
         self.customer_list_id = customer_list_id
+        if isinstance(min_members, bool) or not isinstance(min_members, int) or min_members < 0:
+            raise PinterestInvalidArgumentError(
+                "min_members", f"must be an integer of at least 0, got {min_members!r}"
+            )
+        self.min_members = min_members
         self.check_literal_arguments()
 
     def build_rule(self) -> dict[str, Any]:
         return customer_list_rule(self.customer_list_id)
+
+    def check_before_create(self, account: str) -> None:
+        """Refuse a list that holds fewer than ``min_members`` records by its own counters."""
+        if not self.min_members:
+            return
+        list_id = str(self.build_rule()["customer_list_id"])
+        holds = net_records(self.hook.get_customer_list(account, list_id))
+        if holds is not None and holds < self.min_members:
+            raise PinterestInvalidArgumentError(
+                "customer_list_id",
+                f"customer list {list_id} holds {holds} records (uploaded less removed), fewer than "
+                f"min_members={self.min_members}: Pinterest needs at least {MIN_MATCHED_USERS} members "
+                "for an audience. Upload more, or lower min_members if you know better. No audience was made",
+            )
 
 
 class PinterestCreateVisitorAudienceOperator(PinterestCreateAudienceOperator):

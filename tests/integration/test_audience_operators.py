@@ -294,7 +294,7 @@ def test_rendered_values_are_validated_before_any_request(server: EmulatorServer
 
 def test_pinterest_rejections_surface_as_api_errors(server: EmulatorServer) -> None:
     operator = PinterestCreateCustomerListAudienceOperator(
-        task_id="c", name="Unknown list", customer_list_id="999999"
+        task_id="c", name="Unknown list", customer_list_id="999999", min_members=0
     )
 
     with pytest.raises(PinterestApiError, match="999999 is not a customer list"):
@@ -373,10 +373,28 @@ def test_wait_for_ready_fails_fast_on_too_small_with_advice(server: EmulatorServ
         customer_list_id=customer_list("Tiny list", records=20),
         wait_for_ready=True,
         poll_interval=FAST_POLL,
+        min_members=0,
     )
 
     with pytest.raises(PinterestAudienceFailedError, match="is TOO_SMALL: fewer than 100 Pinterest users"):
         run(operator)
+
+
+def test_a_list_known_to_hold_fewer_than_100_is_refused_before_the_create(server: EmulatorServer) -> None:
+    list_id = customer_list("Small list", records=60)
+    operator = PinterestCreateCustomerListAudienceOperator(
+        task_id="c", name="Small customers", customer_list_id=list_id
+    )
+
+    with pytest.raises(PinterestInvalidArgumentError, match=r"holds 60 records .* than min_members=100"):
+        run(operator)
+    assert "Small customers" not in {
+        a["name"] for a in control(server, "GET", "/summary")["ad_accounts"][ACCOUNT]["audiences"]
+    }
+    with pytest.raises(PinterestInvalidArgumentError, match="min_members"):
+        PinterestCreateCustomerListAudienceOperator(
+            task_id="c", name="x", customer_list_id=list_id, min_members=-1
+        )
 
 
 def test_wait_for_ready_times_out_with_the_last_status(server: EmulatorServer) -> None:

@@ -691,3 +691,19 @@ def test_exceptions_in_answers_are_summarised_and_fail_above_the_limit(
     with pytest.raises(PinterestInvalidArgumentError) as refused:
         run(customer_list_name=name, source=source, max_list_exceptions=-1)
     assert refused.value.argument == "max_list_exceptions"
+
+
+def test_a_list_too_small_for_an_audience_is_warned_about(
+    server: EmulatorServer, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    def logged_by(**kwargs: Any) -> str:
+        caplog.clear()
+        capfd.readouterr()
+        run(**kwargs)
+        return caplog.text + "".join(capfd.readouterr())
+
+    name = next(_names)
+    small = logged_by(customer_list_name=name, source=[f"s{i}@x.com" for i in range(60)])
+    grown = logged_by(customer_list_name=name, source=[f"s{i}@x.com" for i in range(60, 120)])
+    assert "will hold about 60 members: an audience needs at least 100" in small
+    assert "an audience needs at least" not in grown

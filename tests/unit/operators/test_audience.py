@@ -353,7 +353,8 @@ def test_wait_for_ready_waits_through_pinterest_being_unavailable_as_the_sensor_
     monkeypatch.setattr(PinterestHook, "get_audience", get_audience)
     ti = FakeTI()
 
-    assert customer_list_audience(wait_for_ready=True, poll_interval=0.01).execute({"ti": ti}) == "7"
+    audience = customer_list_audience(wait_for_ready=True, poll_interval=0.01, min_members=0)
+    assert audience.execute({"ti": ti}) == "7"
     assert ti.xcoms["audience"]["status"] == "READY"
     assert answers == []
 
