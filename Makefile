@@ -64,4 +64,4 @@ test-deployment: install install-deployment
 test-browser: install install-browser
 	@$(RUN) pytest $(PYTEST_FLAGS) -m browser tests/browser
 
-test: lint typecheck test-airflow3 test-airflow2 test-browser ## every check CI runs
+test: lint typecheck test-airflow3 test-airflow2 test-browser test-packaging test-deployment ## every check CI runs
