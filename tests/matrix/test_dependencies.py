@@ -1,4 +1,5 @@
-"""Every runtime dependency (and every extra) is imported by the package: nothing declared for nothing."""
+"""Every runtime dependency is imported by the package, every extra by the package or an example DAG:
+nothing is declared for nothing."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 REQUIREMENT_NAME = re.compile(r"^[A-Za-z0-9._-]+")
 
 
-def imported_modules() -> set[str]:
-    """Every module the package's source imports, by its full dotted name."""
+def imported_modules(*folders: str) -> set[str]:
+    """Every module the sources under ``folders`` import, by its full dotted name."""
     found: set[str] = set()
-    for path in (REPO / PACKAGE).rglob("*.py"):
+    for path in (p for folder in folders for p in (REPO / folder).rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if isinstance(node, ast.Import):
                 found.update(alias.name for alias in node.names)
@@ -53,20 +54,37 @@ def requirement_name(requirement: str) -> str:
     return match.group(0)
 
 
-def declared() -> list[str]:
-    extras = [r for reqs in PROJECT.get("optional-dependencies", {}).values() for r in reqs]
-    return [requirement_name(r) for r in (*PROJECT["dependencies"], *extras)]
+def runtime() -> list[str]:
+    return [requirement_name(r) for r in PROJECT["dependencies"]]
+
+
+def extras() -> list[str]:
+    groups = PROJECT.get("optional-dependencies", {}).values()
+    return [requirement_name(r) for requirements in groups for r in requirements]
 
 
 def test_tenacity_and_pendulum_are_no_longer_declared() -> None:
-    assert not {"tenacity", "pendulum"} & {name.lower() for name in declared()}
+    assert not {"tenacity", "pendulum"} & {name.lower() for name in (*runtime(), *extras())}
 
 
-@pytest.mark.parametrize("distribution", declared())
-def test_the_declared_dependency_is_imported_by_the_package(distribution: str) -> None:
-    imports = imported_modules()
-    # The most specific package the distribution ships that the code imports (or imports from).
-    used = [
-        p for p in provided_packages(distribution) if any(m == p or m.startswith(f"{p}.") for m in imports)
-    ]
-    assert used, f"{distribution} is declared but {PACKAGE} never imports anything it ships"
+def imports_something_from(distribution: str, imports: set[str]) -> bool:
+    """Whether ``imports`` name any package the distribution ships (or a module inside one)."""
+    return any(
+        m == package or m.startswith(f"{package}.")
+        for package in provided_packages(distribution)
+        for m in imports
+    )
+
+
+@pytest.mark.parametrize("distribution", runtime())
+def test_each_runtime_dependency_is_imported_by_the_package(distribution: str) -> None:
+    assert imports_something_from(distribution, imported_modules(PACKAGE)), (
+        f"{distribution} is declared but {PACKAGE} never imports anything it ships"
+    )
+
+
+@pytest.mark.parametrize("distribution", extras())
+def test_each_extra_is_imported_by_the_package_or_an_example_dag(distribution: str) -> None:
+    assert imports_something_from(distribution, imported_modules(PACKAGE, "example_dags")), (
+        f"the extra {distribution} is imported by neither {PACKAGE} nor example_dags/"
+    )
