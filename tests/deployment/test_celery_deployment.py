@@ -11,6 +11,7 @@ import json
 import sqlite3
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ def members(stack: Stack, name: str) -> set[str]:
     return set(records["members"])
 
 
-def trigger(stack: Stack, dag_id: str, run_id: str, conf: dict[str, object]) -> None:
+def trigger(stack: Stack, dag_id: str, run_id: str, conf: Mapping[str, object]) -> None:
     wait_for(
         lambda: stack.sql("SELECT 1 FROM serialized_dag WHERE dag_id = :'d'", d=dag_id),
         180,

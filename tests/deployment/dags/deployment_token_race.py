@@ -24,7 +24,7 @@ with DAG(
     max_active_tasks=TASKS,
 ):
 
-    @task(retries=0)
+    @task(retries=0)  # type: ignore[untyped-decorator]
     def call_at_the_barrier(index: int, start_at: str, ad_account_id: str) -> dict[str, float]:
         barrier, arrived = float(start_at), time.time()
         if arrived > barrier:
