@@ -143,7 +143,7 @@ def run_cell(cell: Cell, wheel: Path, workdir: Path, source: Path = REPO) -> Cel
         )
         ran = run_pytest(python, staged, args, env=env)
         result.exit_code = ran.returncode
-        result.output = ran.stdout[-20000:] + ran.stderr[-5000:]
+        result.output = ran.stdout[-60000:] + ran.stderr[-5000:]
         result.counts = summary_counts(ran.stdout)
     except Exception as exc:  # reported per cell; the other cells go on
         result.error = f"{type(exc).__name__}: {exc}"
