@@ -297,8 +297,15 @@ def pending_path_for(state_path: Any) -> Any:
 
 
 def as_state_path(state_path: Any) -> Any:
-    """``state_path`` (a string, a URI or an ObjectStoragePath) as an ObjectStoragePath."""
-    return state_path if isinstance(state_path, ObjectStoragePath) else ObjectStoragePath(str(state_path))
+    """``state_path`` (a string, a URI or an ObjectStoragePath) as an ObjectStoragePath.
+
+    A relative local path is taken from the working directory (some Airflow versions would take it from
+    ``/``).
+    """
+    if isinstance(state_path, ObjectStoragePath):
+        return state_path
+    text = os.fspath(state_path) if isinstance(state_path, os.PathLike) else str(state_path)
+    return ObjectStoragePath(text if "://" in text else os.path.abspath(text))
 
 
 @contextmanager

@@ -162,7 +162,6 @@ def test_scratch_directory_is_named_for_its_list_and_process_and_removed_after()
     assert not Path(workdir).exists()
 
 
-@pytest.mark.airflow3_only  # Airflow 2.11's ObjectStoragePath resolves a relative path from /
 def test_state_files_beside_a_relative_state_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     state = as_state_path("list.snapshot")

@@ -73,8 +73,8 @@ def test_time_left_is_short(seconds: int, shown: str) -> None:
 
 def test_list_writer_logs_batches_sparsely(caplog: pytest.LogCaptureFixture) -> None:
     class Hook:
-        def update_customer_list(self, *args: Any, **kwargs: Any) -> None:
-            pass
+        def update_customer_list(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            return {"id": "42"}
 
     def batches() -> Iterator[Batch]:
         for _ in range(100):
