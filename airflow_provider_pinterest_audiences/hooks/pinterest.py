@@ -14,7 +14,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import requests
-from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+from airflow.providers.common.compat.sdk import BaseHook
+
+try:
+    from airflow.providers.common.compat.sdk import mask_secret
+except ImportError:  # common-compat before 1.23 (the newest on Python 3.10): Airflow's own masker
+    try:
+        from airflow.sdk.execution_time.secrets_masker import mask_secret  # Airflow 3.0
+    except ImportError:
+        from airflow.utils.log.secrets_masker import mask_secret  # Airflow 2.11
 from requests.adapters import HTTPAdapter
 
 from airflow_provider_pinterest_audiences.connection_form import (
@@ -90,14 +98,6 @@ class _PinterestHookBase(BaseHook):
         self.timeout = timeout
         self._config: PinterestConnectionConfig | None = None
         self._access_token: str | None = None
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return legacy_ui_field_behaviour()
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        return legacy_form_widgets()
 
     def _config_from(self, host: str | None, password: str | None, extra: Mapping[str, Any]) -> None:
         config = PinterestConnectionConfig.from_fields(self.pinterest_conn_id, host, password, extra)
@@ -205,6 +205,15 @@ class PinterestHook(_PinterestHookBase):
 
     #: Pages one listing may take before it stops with an error (a loop in the API's bookmarks).
     max_pages = MAX_PAGES
+
+    # On the registered hook class itself: Airflow 2.11-3.1 read the form only from there.
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return legacy_ui_field_behaviour()
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        return legacy_form_widgets()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -654,13 +663,14 @@ class PinterestAsyncHook(_PinterestHookBase):
     async def _load(self) -> httpx.AsyncClient:
         if self._client is None:
             import httpx
-            from airflow.providers.common.compat.connection import (
-                get_async_connection,
-                get_async_extra_dejson,
-            )
+            from airflow.providers.common.compat import connection as compat
 
-            conn = await get_async_connection(self.pinterest_conn_id, hook=self)
-            self._config_from(conn.host, conn.password, await get_async_extra_dejson(conn))
+            conn = await compat.get_async_connection(self.pinterest_conn_id, hook=self)
+            if hasattr(compat, "get_async_extra_dejson"):
+                extra = await compat.get_async_extra_dejson(conn)
+            else:  # common-compat before 1.23 (Python 3.10): parse the extra off the event loop
+                extra = await asyncio.to_thread(lambda: conn.extra_dejson)
+            self._config_from(conn.host, conn.password, extra)
             connect, read = self.timeout
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(read, connect=connect), verify=_ssl_context(), follow_redirects=False
