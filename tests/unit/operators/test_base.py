@@ -34,7 +34,7 @@ def task_classes() -> dict[str, type[BaseOperator]]:
         for info in pkgutil.iter_modules(package.__path__):
             module = importlib.import_module(f"{package.__name__}.{info.name}")
             for _, cls in inspect.getmembers(module, inspect.isclass):
-                if issubclass(cls, BaseOperator) and cls.__module__ == module.__name__:
+                if cls.__module__ == module.__name__ and issubclass(cls, BaseOperator):
                     found[cls.__name__] = cls
     return found
 
