@@ -1,51 +1,71 @@
 """Sources of customer identifiers as raw chunks: CSV files (local or object storage), iterables, SQL.
 
-Readers run in the task's own process and only cut the input: a CSV file into ``CsvBlock`` slices of whole
-rows, an iterable or a query into lists of values. Parsing, normalising and hashing happen in ``records``
-(on the hashing pool's workers).
+Readers run in the task's own process and only cut the input: a CSV file into ``CsvBlock`` slices of whole,
+well-formed rows (``csv_rows`` checks the quoting, ``text_encoding`` the byte-order mark and encoding), an
+iterable or a query into lists of values. Parsing cells, normalising and hashing happen in ``records`` (on
+the hashing pool's workers). No error message quotes the source's content.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
+import logging
 import os
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from itertools import chain, islice
+from itertools import islice
 from typing import IO, Any
 
+from airflow_provider_pinterest_audiences.customer_lists.csv_rows import (
+    MAX_ROW_BYTES,
+    CsvRowSplitter,
+    check_malformed_rows,
+)
 from airflow_provider_pinterest_audiences.customer_lists.records import (
     DEFAULT_CSV_BLOCK_BYTES,
     DEFAULT_VALUES_PER_CHUNK,
     CsvBlock,
+    IdentifierType,
+    InvalidReason,
+    hash_chunk,
+)
+from airflow_provider_pinterest_audiences.customer_lists.text_encoding import (
+    ascii_compatible_stream,
+    codec_name,
 )
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 
 CsvSource = str | os.PathLike[str] | Any
 """A local path, a URI with a scheme (``s3://``, ``gs://``, ``file://``...) or an ``ObjectStoragePath``."""
 
-_UTF8_BOM = b"\xef\xbb\xbf"
+log = logging.getLogger(__name__)
+
+_PATH_SUFFIXES = (".csv", ".tsv", ".psv", ".txt", ".dat", ".gz", ".bz2", ".xz", ".zst", ".zip")
+_NEVER_IN_SHOWN_PATHS = frozenset("@,;'\"<>[]{}|\n\r\t")
+# Header cells that are identifiers, not column names: a valid EMAIL, a device id, or a SHA-256.
+_IDENTIFIER_SHAPES = (
+    (IdentifierType.EMAIL, "EMAIL"),
+    (IdentifierType.MAID, "MAID/IDFA (a device id)"),
+    (IdentifierType.HASHED_PINNER_ID, "SHA-256"),
+)
 
 
 def check_csv_format(delimiter: str, encoding: str) -> None:
-    """Reject a delimiter or encoding the streaming CSV reader cannot split on safely."""
-    if len(delimiter) != 1 or not delimiter.isascii() or delimiter.isalnum() or delimiter in '"\r\n':
+    """Reject a delimiter or an encoding the CSV reader cannot use (every text encoding can be read)."""
+    if (
+        not isinstance(delimiter, str)
+        or len(delimiter) != 1
+        or not delimiter.isascii()
+        or delimiter.isalnum()
+        or delimiter in '"\r\n\x00'
+    ):
         raise PinterestInvalidArgumentError(
             "delimiter",
-            f"{delimiter!r} must be one ASCII character, not a letter, digit, quote or line break",
+            f"{delimiter!r} must be one ASCII character, not a letter, digit, quote, line break or NUL",
         )
-    try:
-        ascii_safe = f'{delimiter}"\n'.encode(encoding) == f'{delimiter}"\n'.encode("ascii")
-    except LookupError:
-        raise PinterestInvalidArgumentError(
-            "encoding", f"{encoding!r} is not a known text encoding"
-        ) from None
-    if not ascii_safe:
-        raise PinterestInvalidArgumentError(
-            "encoding", f"{encoding!r} does not keep ASCII bytes as they are; use utf-8, latin-1, cp1252..."
-        )
+    codec_name(encoding)
 
 
 def column_index(column: str | int | None, names: Sequence[str] | None, argument: str = "column") -> int:
@@ -76,58 +96,83 @@ def column_index(column: str | int | None, names: Sequence[str] | None, argument
     )
 
 
+def _looks_like_path(text: str) -> bool:
+    """Whether a string source may be quoted in a message: one short line shaped like a path or a URI.
+
+    A template can render a list of identifiers as text; such a string is described, never shown.
+    """
+    if not text or len(text) > 1024 or text != text.strip() or not _NEVER_IN_SHOWN_PATHS.isdisjoint(text):
+        return False
+    return "/" in text or "\\" in text or text.lower().endswith(_PATH_SUFFIXES)
+
+
+def _shown(source: CsvSource) -> str:
+    """``source`` as a message may show it: quoted when it looks like a path or a URI, else described."""
+    text = str(source)  # a path's or an ObjectStoragePath's own text (os.fspath would warn on the latter)
+    if _looks_like_path(text):
+        return repr(text)
+    given = f"text of {len(source):,} characters" if isinstance(source, str) else f"a {type(source).__name__}"
+    return f"the source given ({given}, not shown: it does not look like a path or a URI)"
+
+
 @contextmanager
 def open_source(source: CsvSource) -> Iterator[IO[bytes]]:
-    """Open a local path, a URI or an ``ObjectStoragePath`` for binary reading; clear error when missing."""
+    """Open a local path, a URI or an ``ObjectStoragePath`` for binary reading; clear error when missing.
+
+    Messages show ``source`` only when it looks like a path or a URI (``_looks_like_path``).
+    """
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
     if isinstance(source, str) and "://" in source:
-        source = ObjectStoragePath(source)
+        try:
+            source = ObjectStoragePath(source)
+        except Exception as error:
+            detail = f": {error}" if _looks_like_path(source) else ""
+            raise PinterestInvalidArgumentError(
+                "source", f"cannot open {_shown(source)} ({type(error).__name__}{detail})"
+            ) from None
     if isinstance(source, ObjectStoragePath):
         if not source.is_file():
-            raise PinterestInvalidArgumentError("source", f"no file at {source}")
+            raise PinterestInvalidArgumentError("source", f"no file at {_shown(source)}")
         with source.open("rb") as handle:
             yield handle
         return
     path = os.fspath(source)
     if not os.path.isfile(path):
-        raise PinterestInvalidArgumentError("source", f"no file at {path!r}")
+        if isinstance(source, str) and not _looks_like_path(source):
+            raise PinterestInvalidArgumentError(
+                "source",
+                f"{_shown(source)} is not an existing file. Pass a path, a URI, an ObjectStoragePath, or "
+                "the identifiers themselves as a list (a list rendered by a template is text, not a list)",
+            )
+        raise PinterestInvalidArgumentError("source", f"no file at {_shown(source)}")
     with open(path, "rb") as handle:
         yield handle
 
 
-def _last_row_end(data: bytes) -> int:
-    """Offset just past the last line break outside double quotes (0 when there is none)."""
-    quotes = data.count(b'"')
-    end = len(data)
-    while (newline := data.rfind(b"\n", 0, end)) >= 0:
-        if (quotes - data.count(b'"', newline)) % 2 == 0:
-            return newline + 1
-        end = newline
-    return 0
+def _header_names(header: bytes, delimiter: str, encoding: str) -> list[str]:
+    text = header.decode(encoding, errors="replace")
+    if sys.version_info < (3, 11):  # csv before 3.11 rejects NUL
+        text = text.replace("\x00", "\ufffd")
+    return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
 
 
-def _first_row_end(data: bytes) -> int:
-    """Offset just past the first line break outside double quotes (``len(data)`` when there is none)."""
-    newline = data.find(b"\n")
-    while newline >= 0:
-        if data.count(b'"', 0, newline) % 2 == 0:
-            return newline + 1
-        newline = data.find(b"\n", newline + 1)
-    return len(data)
-
-
-def _row_aligned_blocks(handle: IO[bytes], block_bytes: int) -> Iterator[bytes]:
-    """The stream in slices of about ``block_bytes`` that each end at a row boundary."""
-    pending = b""
-    while data := handle.read(block_bytes):
-        pending += data
-        end = _last_row_end(pending)
-        if end:
-            yield pending[:end]
-            pending = pending[end:]
-    if pending:
-        yield pending
+def _warn_if_identifier(names: Sequence[str], index: int) -> None:
+    """Warn (naming no value) when the header's identifier cell is an identifier: has_header=True on a
+    file without a header row drops its first customer."""
+    if index >= len(names):
+        return
+    for identifier_type, shape in _IDENTIFIER_SHAPES:
+        hashed = hash_chunk([names[index]], identifier_type)
+        if hashed.valid or hashed.invalid.get(InvalidReason.ZEROED_DEVICE_ID):
+            log.warning(
+                "has_header=True, but the header row's cell in column %d is itself a valid %s identifier, "
+                "not a column name: if the file has no header row, set has_header=False, or its first "
+                "customer is not uploaded",
+                index + 1,
+                shape,
+            )
+            return
 
 
 def read_csv(
@@ -138,23 +183,36 @@ def read_csv(
     delimiter: str = ",",
     encoding: str = "utf-8",
     block_bytes: int = DEFAULT_CSV_BLOCK_BYTES,
+    malformed_rows: str = "fail",
+    max_row_bytes: int = MAX_ROW_BYTES,
 ) -> Iterator[CsvBlock]:
-    """Stream a CSV file as ``CsvBlock`` chunks, resolving ``column`` against the header row if any."""
+    """Stream a CSV file as ``CsvBlock`` chunks of whole, well-formed rows (strict quoting, see ``csv_rows``).
+
+    ``column`` is resolved against the header row if any. ``malformed_rows`` (the operator's
+    ``on_malformed_row``): ``"fail"`` raises on the first malformed row naming its row and column,
+    ``"invalid"`` counts it as ``malformed_csv_row`` and reads on from the next line. ``encoding`` is any
+    text encoding; a byte-order mark is handled as ``text_encoding`` says.
+    """
     check_csv_format(delimiter, encoding)
+    check_malformed_rows(malformed_rows, "malformed_rows")
     with open_source(source) as handle:
-        blocks = _row_aligned_blocks(handle, block_bytes)
-        first = next(blocks, b"")
-        if first.startswith(_UTF8_BOM) and codecs.lookup(encoding).name in ("utf-8", "utf-8-sig"):
-            first = first[len(_UTF8_BOM) :]
+        stream, text_encoding = ascii_compatible_stream(handle, encoding)
+        rows = CsvRowSplitter(
+            stream,
+            delimiter,
+            block_bytes=block_bytes,
+            malformed_rows=malformed_rows,
+            max_row_bytes=max_row_bytes,
+        )
         names = None
-        if has_header and first:
-            header_end = _first_row_end(first)
-            header_text = first[:header_end].decode(encoding, errors="replace")
-            names = next(csv.reader(io.StringIO(header_text, newline=""), delimiter=delimiter), [])
-            first = first[header_end:]
+        if has_header:
+            header = rows.header()
+            names = None if header is None else _header_names(header, delimiter, text_encoding)
         index = column_index(column, names)
-        for data in chain([first] if first else [], blocks):
-            yield CsvBlock(data, index, delimiter, encoding)
+        if names is not None and not isinstance(column, str):
+            _warn_if_identifier(names, index)
+        for block in rows.blocks():
+            yield CsvBlock(block.data, index, delimiter, text_encoding, block.malformed)
 
 
 def _text(value: Any) -> str | None:

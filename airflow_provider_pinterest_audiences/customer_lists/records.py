@@ -4,6 +4,13 @@ Data flows in chunks. A reader (``readers``) yields raw chunks (``CsvBlock``: a 
 row boundary, or a list of values from an iterable or a SQL cursor); ``hash_chunk`` turns one chunk into
 packed 32-byte SHA-256 digests plus counts of rows read and rows skipped per ``InvalidReason``.
 
+Normalisation, the same on every path (a CSV block, a list, a SQL column): strip leading and trailing
+whitespace (``str.strip``: Unicode whitespace, so ASCII space, tab, CR, LF, VT, FF and the separators
+0x1C-0x1F, and NBSP...), then apply the type's case. What is left is checked in this order, the first match
+giving the reason: empty (``missing``), not text in the encoding (``undecodable``), a line break inside
+(``multi_line``), a control character inside (``control_character``: C0, DEL or C1, NUL included), then the
+type's shape. A value of 64 hex digits is an existing SHA-256 and passes through lower-cased.
+
 Chunks are picklable and this module imports nothing from Airflow at module level, so the worker processes
 of ``hashing_pool`` start in milliseconds. Raw identifiers never leave this module except as digests.
 """
@@ -14,6 +21,8 @@ import csv
 import hashlib
 import importlib
 import io
+import re
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +42,8 @@ DEFAULT_CSV_BLOCK_BYTES = 1 << 18
 page-faulted them in afresh (10x the faults, a fifth more worker CPU)."""
 DEFAULT_VALUES_PER_CHUNK = 8_000
 """Values per chunk from an iterable or a query: about a CSV block's worth, for the same reason."""
+MAX_EMAIL_LENGTH = 254
+"""Characters in the longest email address SMTP can carry (RFC 5321 path limit less its brackets)."""
 
 
 def _fast_sha256() -> Callable[[bytes], Any]:
@@ -110,6 +121,10 @@ class InvalidReason(_TextEnum):
     """A HASHED_PINNER_ID that is not 64 hex digits."""
     MULTI_LINE = "multi_line"
     """A value spanning several lines (a quoted CSV cell with line breaks)."""
+    CONTROL_CHARACTER = "control_character"
+    """A control character inside the value (NUL, another C0 character such as a tab, DEL, or C1)."""
+    MALFORMED_CSV_ROW = "malformed_csv_row"
+    """A CSV row that breaks the quoting rules, counted (not read) with ``on_malformed_row="invalid"``."""
 
 
 @dataclass(slots=True)
@@ -153,13 +168,27 @@ class RecordCounts:
 # --- normalisation and validation -------------------------------------------------------------------------
 
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
+# What ``str.strip()`` removes among ASCII characters, so byte and text paths strip alike.
+_ASCII_WHITESPACE = bytes(byte for byte in range(128) if chr(byte).isspace())
+# Control characters but the line feed (values are joined with it; a value holding one is multi-line).
+_ASCII_CONTROLS = bytes(byte for byte in range(32) if byte != 0x0A) + b"\x7f"
+_NOT_ASCII_CONTROL = bytes(byte for byte in range(256) if byte not in _ASCII_CONTROLS)
+_C1_CONTROL = re.compile(rb"\xc2[\x80-\x9f]")  # U+0080-U+009F in UTF-8
 _ZERO_UUID = b"00000000-0000-0000-0000-000000000000"
 _UUID_HYPHENS = (8, 13, 18, 23)
 _UUID_LENGTH = 36
 # Email shape tests work on whole blocks through byte classes: 0 = ordinary, 1 = separator ("\n", "@", "."),
-# 2 = never inside one address (whitespace, list separators, display-name brackets, quotes).
+# 2 = never inside one address (whitespace, controls, list separators, display-name brackets, double quotes,
+# and ":" as in "mailto:").
 _EMAIL_SEPARATORS = b"\n@."
-_EMAIL_FORBIDDEN = b' \t\r\x0b\x0c,;<>()[]"\\'
+_EMAIL_FORBIDDEN = b' ,;:<>()[]"\\' + _ASCII_CONTROLS
+# Beyond ASCII: Unicode whitespace (NBSP...), typographic quotes, and invisible characters pasted with a
+# value (zero-width space, word joiner, BOM). In UTF-8 each starts with one of the lead bytes listed.
+_UNICODE_SPACES = "".join(chr(code) for code in range(0x80, 0x3001) if chr(code).isspace())
+_EMAIL_FORBIDDEN_UNICODE = re.compile(
+    f"[{_UNICODE_SPACES}\u2018-\u201f\u2039\u203a\u00ab\u00bb\u200b\u2060\ufeff]"
+)
+_EMAIL_FORBIDDEN_UNICODE_LEADS = (b"\xc2", b"\xe1", b"\xe2", b"\xe3", b"\xef")
 _EMAIL_CLASSES = bytes(
     2 if byte in _EMAIL_FORBIDDEN else 1 if byte in _EMAIL_SEPARATORS else 0 for byte in range(256)
 )
@@ -195,8 +224,10 @@ def _all_sha256_hex(joined: bytes, count: int) -> bool:
 def _email_problem(joined: bytes, values: Sequence[bytes]) -> InvalidReason | None:
     """None when every value is one ``local@domain.tld`` address; the same test for one value or a block.
 
-    Rules: exactly one "@", a "." after it, no empty part around any "@" or "." (no two separators side by
-    side, none at either end), no whitespace, comma, semicolon, bracket, quote or backslash.
+    Rules: at most ``MAX_EMAIL_LENGTH`` characters, exactly one "@", a "." after it, no empty part around
+    any "@" or "." (no two separators side by side, none at either end); no whitespace, control character,
+    comma, semicolon, colon (``mailto:``), bracket, double quote or backslash; no apostrophe at the start or
+    in the domain (``'x@y.com'``); no typographic quote or invisible character (zero-width space, BOM).
     """
     framed = b"\n" + joined + b"\n"
     classes = framed.translate(_EMAIL_CLASSES)
@@ -204,6 +235,20 @@ def _email_problem(joined: bytes, values: Sequence[bytes]) -> InvalidReason | No
         return InvalidReason.MALFORMED_EMAIL
     shape = framed.translate(None, _EMAIL_NOT_SEPARATOR)
     if shape.translate(None, b".") != b"\n@" * len(values) + b"\n" or b"@\n" in shape:
+        return InvalidReason.MALFORMED_EMAIL
+    if len(joined) > MAX_EMAIL_LENGTH and max(map(len, values)) > MAX_EMAIL_LENGTH:
+        lengths = (len(value.decode("utf-8", "replace")) for value in values if len(value) > MAX_EMAIL_LENGTH)
+        if max(lengths, default=0) > MAX_EMAIL_LENGTH:
+            return InvalidReason.MALFORMED_EMAIL
+    if b"'" in joined and any(
+        value.startswith(b"'") or b"'" in value.rpartition(b"@")[2] for value in values
+    ):
+        return InvalidReason.MALFORMED_EMAIL
+    if (
+        not joined.isascii()
+        and any(lead in joined for lead in _EMAIL_FORBIDDEN_UNICODE_LEADS)
+        and _EMAIL_FORBIDDEN_UNICODE.search(joined.decode("utf-8", "replace"))
+    ):
         return InvalidReason.MALFORMED_EMAIL
     return None
 
@@ -245,12 +290,23 @@ _SHAPE_PROBLEM: dict[IdentifierType, Callable[[bytes, Sequence[bytes]], InvalidR
 _SHAPE_REJECTS_DIGESTS = frozenset(
     {IdentifierType.EMAIL, IdentifierType.MAID, IdentifierType.IDFA, IdentifierType.HASHED_PINNER_ID}
 )
+# Types whose shape test fails on any ASCII control character: their ASCII blocks need no separate scan.
+_SHAPE_REJECTS_CONTROLS = _SHAPE_REJECTS_DIGESTS
+
+
+def _has_control(joined: bytes) -> bool:
+    """Whether UTF-8 (or ASCII) ``joined`` holds a C0 control but the line feed, DEL, or a C1 control."""
+    if joined.translate(None, _NOT_ASCII_CONTROL):
+        return True
+    return b"\xc2" in joined and _C1_CONTROL.search(joined) is not None
 
 
 def _digest_one(value: bytes, identifier_type: IdentifierType) -> bytes | InvalidReason:
     """Digest of one normalised value, or why it is skipped: the reference rule the block path follows."""
     if b"\n" in value:
         return InvalidReason.MULTI_LINE
+    if _has_control(value):
+        return InvalidReason.CONTROL_CHARACTER
     if _all_sha256_hex(value, 1):
         return bytes.fromhex(value.decode("ascii"))
     return _SHAPE_PROBLEM[identifier_type](value, (value,)) or _DIGEST(_SHA256(value))
@@ -269,7 +325,10 @@ def _digest_values(values: list[bytes], identifier_type: IdentifierType) -> tupl
     if joined.count(b"\n") == len(values) - 1:
         if _all_sha256_hex(joined, len(values)):
             return bytes.fromhex(joined.decode("ascii")), Counter()
-        shape_ok = _SHAPE_PROBLEM[identifier_type](joined, values) is None
+        controls_excluded = identifier_type in _SHAPE_REJECTS_CONTROLS and joined.isascii()
+        shape_ok = (controls_excluded or not _has_control(joined)) and _SHAPE_PROBLEM[identifier_type](
+            joined, values
+        ) is None
         if shape_ok and (
             identifier_type in _SHAPE_REJECTS_DIGESTS or 2 * DIGEST_SIZE not in map(len, values)
         ):
@@ -290,15 +349,27 @@ def _digest_values(values: list[bytes], identifier_type: IdentifierType) -> tupl
 
 @dataclass(frozen=True, slots=True)
 class CsvBlock:
-    """Whole CSV rows as raw bytes, cut at a row boundary; parsed by whichever process hashes them."""
+    """Whole, well-formed CSV rows as raw bytes; parsed by whichever process hashes them.
+
+    The reader (``csv_rows``) has checked the quoting, so any CSV parser reads these rows alike.
+    ``malformed`` counts rows of the source that broke the quoting rules and were left out of ``data``
+    (``on_malformed_row="invalid"``): they count as read and invalid (``malformed_csv_row``).
+    """
 
     data: bytes
     column: int = 0
     delimiter: str = ","
     encoding: str = "utf-8"
+    malformed: int = 0
 
     def normalised_values(self, identifier_type: IdentifierType) -> tuple[list[bytes], int, Counter[str]]:
         """Normalised non-empty values of ``column``, rows read, and rows skipped by reason."""
+        values, read, invalid = self._column_values(identifier_type)
+        if self.malformed:
+            invalid[InvalidReason.MALFORMED_CSV_ROW] += self.malformed
+        return values, read + self.malformed, invalid
+
+    def _column_values(self, identifier_type: IdentifierType) -> tuple[list[bytes], int, Counter[str]]:
         data = self.data.replace(b"\r\n", b"\n") if b"\r" in self.data else self.data
         if not data.isascii() or b'"' in data or b"\r" in data:
             return _normalised_text_values(self._parsed_cells(), identifier_type)
@@ -316,6 +387,10 @@ class CsvBlock:
     def _parsed_cells(self) -> list[str | None]:
         """Cells of ``column`` through the csv module: quoting, line breaks in cells, any ASCII-safe codec."""
         text = self.data.decode(self.encoding, errors="surrogateescape")
+        if len(text) > csv.field_size_limit():  # rows may be longer than the csv module's default limit
+            csv.field_size_limit(len(text))
+        if sys.version_info < (3, 11) and "\x00" in text:  # csv before 3.11 rejects NUL: any control will do
+            text = text.replace("\x00", "\x02" if self.delimiter == "\x01" else "\x01")
         rows = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)
         return [row[self.column] if len(row) > self.column else None for row in rows if row]
 
@@ -328,7 +403,7 @@ def _normalised_ascii_values(
     cells: Iterable[bytes | None], read: int
 ) -> tuple[list[bytes], int, Counter[str]]:
     """Stripped non-empty cells (already case-mapped), rows read, and the rows without a value counted."""
-    values = list(filter(None, map(bytes.strip, filter(None, cells))))
+    values = list(filter(None, map(bytes.strip, filter(None, cells), repeat(_ASCII_WHITESPACE))))
     return values, read, Counter({InvalidReason.MISSING: read - len(values)})
 
 

@@ -1,22 +1,23 @@
-"""Identifier normalisation, hashing, validation, readers and batching (no network, no Airflow DB)."""
+"""Identifier normalisation, hashing, validation, the hashing pool and batching (no network, no Airflow DB).
+
+The readers have their own tests (``test_readers``, ``test_csv_rows``, ``test_text_encoding``) and the whole
+reading path its properties (``test_reading_properties``)."""
 
 from __future__ import annotations
 
 import hashlib
 import random
-import sqlite3
 import string
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from airflow_provider_pinterest_audiences.customer_lists.batches import read_batches, records_per_request
 from airflow_provider_pinterest_audiences.customer_lists.hashing_pool import hash_chunks
-from airflow_provider_pinterest_audiences.customer_lists.readers import read_csv, read_iterable, read_sql
+from airflow_provider_pinterest_audiences.customer_lists.readers import read_csv
 from airflow_provider_pinterest_audiences.customer_lists.records import (
     DIGEST_SIZE,
     CsvBlock,
@@ -27,7 +28,6 @@ from airflow_provider_pinterest_audiences.customer_lists.records import (
     hash_chunk,
 )
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
-from tests.object_storage import attach_memory_store
 
 EMAIL = IdentifierType.EMAIL
 UUID = "6D92078A-8246-4BA4-AE5B-76104861E7DC"
@@ -111,6 +111,23 @@ def test_existing_sha256_passes_through_lowercased(identifier_type: IdentifierTy
         (EMAIL, "John <john@example.com>", InvalidReason.MALFORMED_EMAIL),
         (EMAIL, "line\nbreak@example.com", InvalidReason.MULTI_LINE),
         (EMAIL, "bad\udcffbyte@example.com", InvalidReason.UNDECODABLE),
+        (EMAIL, "'quoted@example.com'", InvalidReason.MALFORMED_EMAIL),
+        (EMAIL, "quoted@example.com'", InvalidReason.MALFORMED_EMAIL),
+        (EMAIL, "'quoted@example.com", InvalidReason.MALFORMED_EMAIL),
+        (EMAIL, "\u201cquoted@example.com\u201d", InvalidReason.MALFORMED_EMAIL),
+        (EMAIL, "mailto:someone@example.com", InvalidReason.MALFORMED_EMAIL),
+        (EMAIL, "some\xa0one@example.com", InvalidReason.MALFORMED_EMAIL),
+        (EMAIL, "some\u200bone@example.com", InvalidReason.MALFORMED_EMAIL),
+        (EMAIL, "a" * 243 + "@example.com", InvalidReason.MALFORMED_EMAIL),
+        (EMAIL, "x" * 10_000_000 + "@example.com", InvalidReason.MALFORMED_EMAIL),
+        (EMAIL, "nul\x00byte@example.com", InvalidReason.CONTROL_CHARACTER),
+        (EMAIL, "tab\tinside@example.com", InvalidReason.CONTROL_CHARACTER),
+        (EMAIL, "del\x7f@example.com", InvalidReason.CONTROL_CHARACTER),
+        (EMAIL, "c1\x9b@example.com", InvalidReason.CONTROL_CHARACTER),
+        (IdentifierType.LR_ID, "XY\x00123", InvalidReason.CONTROL_CHARACTER),
+        (IdentifierType.LR_ID, "XY\r123", InvalidReason.CONTROL_CHARACTER),
+        (IdentifierType.DLX_ID, "dlx\x85-1", InvalidReason.CONTROL_CHARACTER),
+        (IdentifierType.MAID, UUID[:8] + "\x00" + UUID[9:], InvalidReason.CONTROL_CHARACTER),
         (IdentifierType.IDFA, "not-a-uuid", InvalidReason.MALFORMED_DEVICE_ID),
         (IdentifierType.IDFA, UUID.replace("-", ""), InvalidReason.MALFORMED_DEVICE_ID),
         (IdentifierType.MAID, UUID[:-1] + "G", InvalidReason.MALFORMED_DEVICE_ID),
@@ -130,12 +147,13 @@ def test_invalid_values_are_counted_by_reason_and_never_hashed(
 
 
 def _random_value(rng: random.Random) -> str:
-    alphabet = string.ascii_letters + string.digits + "@@..-_ ,\t+;<"
+    alphabet = string.ascii_letters + string.digits + "@@..-_ ,\t+;<':\x00\x1c\x7f\x85\xa0é\u201c\ufeff"
     shapes = [
         lambda: "".join(rng.choices(alphabet, k=rng.randint(0, 20))),
         lambda: f"{rng.choice(['a', 'B.c', '', '.x'])}@{rng.choice(['d.com', 'e', 'f..g', 'h.', '.i.j'])}",
         lambda: sha(str(rng.random())),
         lambda: UUID if rng.random() < 0.5 else UUID.lower().replace("a", "z"),
+        lambda: "b" * rng.randint(240, 250) + "@c.com",
     ]
     return rng.choice(shapes)()
 
@@ -153,6 +171,41 @@ def test_block_fast_path_accepts_exactly_what_value_by_value_accepts(identifier_
     assert whole.invalid == expected.invalid
 
 
+@pytest.mark.parametrize(
+    ("raw", "normalised"),
+    [
+        ("o'brien@example.com", "o'brien@example.com"),  # an apostrophe inside the local part is an address
+        ("a" * 242 + "@example.com", "a" * 242 + "@example.com"),  # 254 characters
+        ("é" * 200 + "@example.com", "é" * 200 + "@example.com"),  # 212 characters in 412 bytes
+        ("\x1c\x1fsep@example.com\x1e ", "sep@example.com"),  # information separators are whitespace
+        ("\xa0nbsp@example.com\u3000", "nbsp@example.com"),
+    ],
+)
+def test_email_edge_cases_that_stay_valid(raw: str, normalised: str) -> None:
+    assert hexes(hash_chunk([raw], EMAIL)) == [sha(normalised)]
+
+
+@pytest.mark.parametrize(
+    "value", ["\x1cpadded@example.com\x1f", "  padded@example.com\t", "\x0bpadded@example.com"]
+)
+def test_byte_and_text_paths_strip_the_same_characters(value: str) -> None:
+    as_text = hash_chunk([value, "é@example.com"], EMAIL)  # non-ASCII: the text path
+    as_bytes = hash_chunk(CsvBlock(value.encode() + b"\n"), EMAIL)  # ASCII block: the byte path
+    assert hexes(as_bytes) == hexes(as_text)[:1] == [sha("padded@example.com")]
+
+
+def test_a_csv_block_counts_its_malformed_rows_as_read_and_invalid() -> None:
+    chunk = hash_chunk(CsvBlock(b"a@x.com\n\nb@y.com\n", malformed=3), EMAIL)
+    assert (chunk.read, chunk.valid, dict(chunk.invalid)) == (5, 2, {"malformed_csv_row": 3})
+    only_malformed = hash_chunk(CsvBlock(b"", malformed=2), EMAIL)
+    assert (only_malformed.read, dict(only_malformed.invalid)) == (2, {"malformed_csv_row": 2})
+
+
+def test_a_quoted_field_longer_than_the_csv_module_limit_is_read() -> None:
+    block = CsvBlock(b'a@x.com,"' + b"n" * 200_000 + b'"\n', 0)
+    assert hexes(hash_chunk(block, EMAIL)) == [sha("a@x.com")]
+
+
 def test_clean_block_of_emails_hashes_like_a_plain_loop() -> None:
     emails = [f" User{i}@Example{i % 7}.COM" for i in range(5000)]
     chunk = hash_chunk(emails, EMAIL)
@@ -164,143 +217,10 @@ def test_unknown_list_type_names_the_argument_and_the_choices() -> None:
         IdentifierType.parse("PHONE")
 
 
-# --- CSV reader -------------------------------------------------------------------------------------------
-
-
 def write(tmp_path: Path, text: str, name: str = "input.csv", encoding: str = "utf-8") -> Path:
     path = tmp_path / name
     path.write_bytes(text.encode(encoding))
     return path
-
-
-def test_csv_without_header_reads_first_column(tmp_path: Path) -> None:
-    path = write(tmp_path, "a@x.com\n\nB@Y.com\r\n  \n")
-    digests, counts = hash_all(read_csv(path))
-    assert digests == [sha("a@x.com"), sha("b@y.com")]
-    assert (counts.read, counts.valid, dict(counts.invalid)) == (3, 2, {"missing": 1})
-
-
-def test_csv_header_column_by_name_any_delimiter_and_quotes(tmp_path: Path) -> None:
-    text = '\ufeffid;"E-mail";note\n1;"Quoted@X.com";"multi\nline; note"\n2;b@y.com;x\n3\n'
-    digests, counts = hash_all(
-        read_csv(write(tmp_path, text), column="e-mail", has_header=True, delimiter=";")
-    )
-    assert digests == [sha("quoted@x.com"), sha("b@y.com")]
-    assert (counts.read, dict(counts.invalid)) == (3, {"missing": 1})
-
-
-def test_csv_column_by_index_and_latin1(tmp_path: Path) -> None:
-    path = write(tmp_path, "x|José@Exämple.com\ny|b@y.com\n", encoding="latin-1")
-    digests, _ = hash_all(read_csv(path, column=1, delimiter="|", encoding="latin-1"))
-    assert digests == [sha("josé@exämple.com"), sha("b@y.com")]
-
-
-def test_csv_blocks_always_end_on_row_boundaries(tmp_path: Path) -> None:
-    rows = [f'"user{i}@example.com","note, with\nbreak {i}"' for i in range(500)]
-    path = write(tmp_path, "\n".join(rows))
-    blocks = list(read_csv(path, block_bytes=97))
-    assert len(blocks) > 10
-    digests, counts = hash_all(iter(blocks))
-    assert digests == [sha(f"user{i}@example.com") for i in range(500)]
-    assert counts.read == 500
-
-
-def test_csv_column_missing_from_header_fails_without_echoing_the_row(tmp_path: Path) -> None:
-    path = write(tmp_path, "secret.person@example.com,x\n")
-    with pytest.raises(PinterestInvalidArgumentError, match=r"'column'.*not in the header") as raised:
-        list(read_csv(path, column="email", has_header=True))
-    assert "secret.person" not in str(raised.value)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "argument"),
-    [
-        ({"column": "email"}, "column"),
-        ({"column": 5, "has_header": True}, "column"),
-        ({"column": -1}, "column"),
-        ({"delimiter": ",,"}, "delimiter"),
-        ({"delimiter": "a"}, "delimiter"),
-        ({"encoding": "utf-16"}, "encoding"),
-        ({"encoding": "no-such-codec"}, "encoding"),
-    ],
-)
-def test_csv_bad_arguments_name_the_argument(tmp_path: Path, kwargs: dict[str, Any], argument: str) -> None:
-    path = write(tmp_path, "email,b\nx@y.com,1\n")
-    with pytest.raises(PinterestInvalidArgumentError) as raised:
-        list(read_csv(path, **kwargs))
-    assert raised.value.argument == argument
-
-
-def test_missing_file_is_a_clear_source_error(tmp_path: Path) -> None:
-    with pytest.raises(PinterestInvalidArgumentError, match="'source': no file at"):
-        list(read_csv(tmp_path / "absent.csv"))
-    with pytest.raises(PinterestInvalidArgumentError, match="'source': no file at"):
-        list(read_csv(f"file://{tmp_path}/absent.csv"))
-
-
-def test_object_storage_uris_and_memory_filesystem(tmp_path: Path) -> None:
-    from airflow.providers.common.compat.sdk import ObjectStoragePath
-
-    write(tmp_path, "email\na@x.com\n")
-    assert hash_all(read_csv(f"file://{tmp_path}/input.csv", has_header=True))[0] == [sha("a@x.com")]
-    attach_memory_store()
-    path = ObjectStoragePath("memory://bucket/customers.csv")
-    path.write_bytes(b"b@y.com\n")
-    assert hash_all(read_csv(path))[0] == [sha("b@y.com")]
-
-
-# --- iterable and SQL readers -----------------------------------------------------------------------------
-
-
-def test_iterable_of_strings_mappings_and_sequences() -> None:
-    assert hash_all(read_iterable(["a@x.com", None], chunk_size=1))[0] == [sha("a@x.com")]
-    rows = [{"email": "A@x.com"}, {"other": 1}]
-    digests, counts = hash_all(read_iterable(rows, column="email"))
-    assert (digests, dict(counts.invalid)) == ([sha("a@x.com")], {"missing": 1})
-    assert hash_all(read_iterable([(1, "b@y.com"), (2,)], column=1))[0] == [sha("b@y.com")]
-    ids = [12345, "67890"]
-    assert hash_all(read_iterable(ids), IdentifierType.LR_ID)[0] == [sha("12345"), sha("67890")]
-
-
-def test_iterable_mappings_need_a_key() -> None:
-    with pytest.raises(PinterestInvalidArgumentError, match="'column'"):
-        list(read_iterable([{"email": "a@x.com"}]))
-
-
-class _TrackingCursor(sqlite3.Cursor):
-    fetch_sizes: list[int] = []
-
-    def fetchmany(self, size: int | None = 1) -> list[Any]:
-        self.fetch_sizes.append(size or 1)
-        return super().fetchmany(size)
-
-    def fetchall(self) -> list[Any]:
-        raise AssertionError("fetchall must never be used")
-
-
-class _TrackingConnection(sqlite3.Connection):
-    def cursor(self, factory: Any = _TrackingCursor) -> Any:  # type: ignore[override]
-        return super().cursor(factory)
-
-
-def test_sql_rows_are_fetched_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from airflow.providers.common.compat.sdk import BaseHook
-
-    database = str(tmp_path / "crm.db")
-    with sqlite3.connect(database) as connection:
-        connection.execute("CREATE TABLE customers (id INTEGER, Email TEXT)")
-        connection.executemany(
-            "INSERT INTO customers VALUES (?, ?)",
-            [(i, f"User{i}@Example.com") for i in range(25)] + [(99, None)],
-        )
-    hook = SimpleNamespace(get_conn=lambda: sqlite3.connect(database, factory=_TrackingConnection))
-    monkeypatch.setattr(BaseHook, "get_hook", classmethod(lambda cls, conn_id, **kwargs: hook))
-    monkeypatch.setattr(_TrackingCursor, "fetch_sizes", [])
-    chunks = read_sql("SELECT id, Email FROM customers ORDER BY id", "crm", column="email", chunk_size=10)
-    digests, counts = hash_all(chunks)
-    assert digests == [sha(f"user{i}@example.com") for i in range(25)]
-    assert (counts.read, dict(counts.invalid)) == (26, {"missing": 1})
-    assert set(_TrackingCursor.fetch_sizes) == {10}
 
 
 # --- pool and batching ------------------------------------------------------------------------------------
