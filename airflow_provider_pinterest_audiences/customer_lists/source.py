@@ -73,6 +73,7 @@ class CustomerSource:
     has_header: bool = False
     delimiter: str = ","
     encoding: str = "utf-8"
+    on_malformed_row: str = "fail"
 
     @property
     def argument(self) -> str:
@@ -97,6 +98,7 @@ class CustomerSource:
                 has_header=self.has_header,
                 delimiter=self.delimiter,
                 encoding=self.encoding,
+                malformed_rows=self.on_malformed_row,
             )
         if isinstance(source, bytes | bytearray) or not hasattr(source, "__iter__"):
             raise PinterestInvalidArgumentError(

@@ -96,6 +96,8 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
     :param has_header: whether the CSV's first row is a header.
     :param delimiter: CSV delimiter (one ASCII character).
     :param encoding: CSV text encoding (ASCII-compatible: utf-8, latin-1, cp1252...).
+    :param on_malformed_row: ``fail`` (default): a malformed CSV row (a stray quote, an unclosed quoted
+        field) fails the task naming its row and column; ``invalid``: it counts as ``malformed_csv_row``.
     :param mode: ``append``, ``remove`` or ``mirror``.
     :param state_path: mirror only (required there): where the snapshot of uploaded hashes is kept, e.g.
         ``s3://bucket/pinterest/newsletter.snapshot``. One per list. A run leases the state
@@ -162,6 +164,7 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         has_header: bool = False,
         delimiter: str = ",",
         encoding: str = "utf-8",
+        on_malformed_row: str = "fail",
         mode: str = "append",
         state_path: Any = None,
         max_invalid_ratio: float = DEFAULT_MAX_INVALID_RATIO,
@@ -188,6 +191,7 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         self.has_header = has_header
         self.delimiter = delimiter
         self.encoding = encoding
+        self.on_malformed_row = on_malformed_row
         self.mode = mode
         self.state_path = state_path
         self.max_invalid_ratio = max_invalid_ratio

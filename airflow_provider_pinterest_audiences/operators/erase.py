@@ -124,6 +124,7 @@ class PinterestEraseCustomersOperator(IdentifierSourceMixin, PinterestBaseOperat
         has_header: bool = False,
         delimiter: str = ",",
         encoding: str = "utf-8",
+        on_malformed_row: str = "fail",
         ad_account_ids: Sequence[str] | str | None = None,
         suppression_path: Any = None,
         state_paths: Any = (),
@@ -144,6 +145,7 @@ class PinterestEraseCustomersOperator(IdentifierSourceMixin, PinterestBaseOperat
         self.has_header = has_header
         self.delimiter = delimiter
         self.encoding = encoding
+        self.on_malformed_row = on_malformed_row
         self.ad_account_ids = ad_account_ids
         self.suppression_path = suppression_path
         self.state_paths = state_paths

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_pinterest_audiences.customer_lists.csv_rows import check_malformed_rows
 from airflow_provider_pinterest_audiences.customer_lists.lease import MIN_LEASE_TTL
 from airflow_provider_pinterest_audiences.customer_lists.readers import check_csv_format
 from airflow_provider_pinterest_audiences.customer_lists.records import IdentifierType
@@ -43,6 +44,7 @@ class IdentifierSourceMixin:
     has_header: bool
     delimiter: str
     encoding: str
+    on_malformed_row: str
     max_invalid_ratio: float
     hashing_processes: int | None
     max_concurrent_requests: int
@@ -75,6 +77,7 @@ class IdentifierSourceMixin:
                 "lease_ttl", f"must be a number of seconds of at least {MIN_LEASE_TTL:g}, got {ttl!r}"
             )
         check_csv_format(self.delimiter, self.encoding)
+        check_malformed_rows(self.on_malformed_row)
 
     def customer_source(self) -> CustomerSource:
         """The rendered reading arguments, as the upload engine reads them."""
@@ -86,6 +89,7 @@ class IdentifierSourceMixin:
             has_header=self.has_header,
             delimiter=self.delimiter,
             encoding=self.encoding,
+            on_malformed_row=self.on_malformed_row,
         )
 
     def _do_render_template_fields(

@@ -707,3 +707,28 @@ def test_a_list_too_small_for_an_audience_is_warned_about(
     grown = logged_by(customer_list_name=name, source=[f"s{i}@x.com" for i in range(60, 120)])
     assert "will hold about 60 members: an audience needs at least 100" in small
     assert "an audience needs at least" not in grown
+
+
+def test_on_malformed_row_chooses_between_failing_and_counting(
+    server: EmulatorServer, tmp_path: Path
+) -> None:
+    csv_file = tmp_path / "quotes.csv"
+    csv_file.write_text('email,name\nok1@x.com,Ann\nok2@x.com,O"Brien\nok3@x.com,Bo\n')
+    before = request_total(server)
+    with pytest.raises(PinterestInvalidArgumentError, match="row 3") as raised:
+        run(customer_list_name=next(_names), source=str(csv_file), has_header=True, column="email")
+    assert raised.value.argument == "source"
+    assert request_total(server) == before
+    list_id, summary = run(
+        customer_list_name=next(_names),
+        source=str(csv_file),
+        has_header=True,
+        column="email",
+        on_malformed_row="invalid",
+        max_invalid_ratio=0.5,
+    )
+    assert summary["invalid"] == {"malformed_csv_row": 1}
+    assert members(server, list_id) == {sha("ok1@x.com"), sha("ok3@x.com")}
+    with pytest.raises(PinterestInvalidArgumentError) as refused:
+        run(customer_list_name="x", source=["a@x.com"], on_malformed_row="skip")
+    assert refused.value.argument == "on_malformed_row"
