@@ -48,7 +48,8 @@ def hash_chunks(
     workers = available_cpus() if processes is None else processes
     pending_chunks = iter(chunks)
     head = [chunk for chunk in (next(pending_chunks, None), next(pending_chunks, None)) if chunk is not None]
-    if workers <= 1 or len(head) < 2:
+    # A daemonic process (a Celery worker's pool child) may not have children: hash in this process.
+    if workers <= 1 or len(head) < 2 or multiprocessing.current_process().daemon:
         for chunk in chain(head, pending_chunks):
             yield hash_chunk(chunk, identifier_type)
         return
