@@ -82,3 +82,17 @@ def duration_seconds(value: timedelta | float | str, argument: str) -> float:
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < math.inf:
         raise PinterestInvalidArgumentError(argument, f"expected a duration > 0 seconds, got {value!r}")
     return float(seconds)
+
+
+def storage_path(what: str, example: str) -> ArgumentCheck:
+    """A check for a path, URI or ObjectStoragePath argument that must not render empty or as "None"."""
+
+    def check(value: Any, argument: str) -> Any:
+        text = str(value).strip()
+        if not text or text == "None":
+            raise PinterestInvalidArgumentError(
+                argument, f"rendered as {text!r}: give the path or URI of {what}, e.g. {example}"
+            )
+        return value
+
+    return check

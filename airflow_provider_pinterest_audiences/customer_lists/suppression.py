@@ -25,6 +25,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_pinterest_audiences.arguments import storage_path
 from airflow_provider_pinterest_audiences.customer_lists.freshness import ListState, stale_reason
 from airflow_provider_pinterest_audiences.customer_lists.records import DIGEST_SIZE, RecordCounts
 from airflow_provider_pinterest_audiences.customer_lists.snapshot import (
@@ -54,16 +55,10 @@ class ReadCounts(RecordCounts):
     suppression_generation: int | None = None
 
 
-def suppression_path_argument(value: Any, argument: str) -> Any:
-    """The ``suppression_path`` argument: a path, URI or ObjectStoragePath that did not render empty."""
-    text = str(value).strip()
-    if not text or text == "None":
-        raise PinterestInvalidArgumentError(
-            argument,
-            f"rendered as {text!r}: give the path or URI of the suppression set, "
-            "e.g. s3://bucket/pinterest/erased-emails.suppression",
-        )
-    return value
+suppression_path_argument = storage_path(
+    "the suppression set", "s3://bucket/pinterest/erased-emails.suppression"
+)
+"""The ``suppression_path`` argument's check: a path, URI or ObjectStoragePath that did not render empty."""
 
 
 @contextmanager

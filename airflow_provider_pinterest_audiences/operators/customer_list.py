@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_pinterest_audiences.arguments import ArgumentCheck, optional
+from airflow_provider_pinterest_audiences.arguments import ArgumentCheck, optional, storage_path
 from airflow_provider_pinterest_audiences.assets import add_outlets_extra
 from airflow_provider_pinterest_audiences.customer_lists.batches import (
     DEFAULT_MAX_RECORDS_PER_REQUEST,
@@ -42,17 +42,6 @@ if TYPE_CHECKING:
 def _customer_list_name(value: Any, argument: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise PinterestInvalidArgumentError(argument, f"expected a non-empty name, got {value!r}")
-    return value
-
-
-def _state_path(value: Any, argument: str) -> Any:
-    text = str(value).strip()
-    if not text or text == "None":
-        raise PinterestInvalidArgumentError(
-            argument,
-            f"rendered as {text!r}: give a path or URI for the mirror snapshot, "
-            "e.g. s3://bucket/pinterest/newsletter.snapshot",
-        )
     return value
 
 
@@ -144,7 +133,9 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         **PinterestBaseOperator.argument_checks,
         "customer_list_name": optional(_customer_list_name),
         "customer_list_id": optional(pinterest_id),
-        "state_path": optional(_state_path),
+        "state_path": optional(
+            storage_path("the mirror snapshot", "s3://bucket/pinterest/newsletter.snapshot")
+        ),
         "suppression_path": optional(suppression_path_argument),
     }
     ui_color = "#fde4e6"
