@@ -19,7 +19,8 @@ from airflow_provider_pinterest_audiences.testing.emulator_client import Pintere
 from airflow_provider_pinterest_audiences.testing.hashing import hash_identifiers
 
 DAG_ID = "pinterest_customer_list_audience"
-CUSTOMERS = [f"Customer{i}@Example.com " for i in range(40)]  # normalised by the operator before hashing
+# Normalised by the operator before hashing; an audience needs at least 100 members.
+CUSTOMERS = [f"Customer{i}@Example.com " for i in range(150)]
 
 
 @pytest.mark.pinterest_emulator(clock_speed=20, min_audience_size=10)
