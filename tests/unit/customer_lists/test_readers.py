@@ -7,7 +7,6 @@ import codecs
 import hashlib
 import logging
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -21,36 +20,13 @@ from airflow_provider_pinterest_audiences.customer_lists.readers import (
     read_sql,
 )
 from airflow_provider_pinterest_audiences.customer_lists.records import (
-    DIGEST_SIZE,
-    HashedChunk,
     IdentifierType,
-    RecordCounts,
-    hash_chunk,
 )
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 from tests.object_storage import attach_memory_store
+from tests.unit.customer_lists.test_records import hash_all, sha
 
 EMAIL = IdentifierType.EMAIL
-
-
-def sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def hexes(chunk: HashedChunk) -> list[str]:
-    return [chunk.digests[i : i + DIGEST_SIZE].hex() for i in range(0, len(chunk.digests), DIGEST_SIZE)]
-
-
-def hash_all(
-    chunks: Iterator[Any], identifier_type: IdentifierType = EMAIL
-) -> tuple[list[str], RecordCounts]:
-    counts = RecordCounts()
-    digests: list[str] = []
-    for chunk in chunks:
-        hashed = hash_chunk(chunk, identifier_type)
-        counts.add(hashed)
-        digests += hexes(hashed)
-    return digests, counts
 
 
 # --- CSV reader -------------------------------------------------------------------------------------------
