@@ -350,14 +350,20 @@ def blocked_requests() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def browser_context(chromium_path: str, api_server: AirflowSandbox) -> Iterator[Any]:
-    """One headless Chromium (Debian's, never downloaded) with a fresh profile for the whole session."""
+def playwright_driver() -> Iterator[Any]:
+    """The session's one Playwright driver: the sync API allows a single running instance per thread."""
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser_context(chromium_path: str, playwright_driver: Any, api_server: AirflowSandbox) -> Iterator[Any]:
+    """One headless Chromium (Debian's, never downloaded) with a fresh profile for the whole session."""
     profile = tempfile.mkdtemp(prefix="browser-tests-profile-")
-    playwright = sync_playwright().start()
     try:
-        context = playwright.chromium.launch_persistent_context(
+        context = playwright_driver.chromium.launch_persistent_context(
             profile,
             executable_path=chromium_path,
             args=CHROMIUM_ARGS,
@@ -373,7 +379,6 @@ def browser_context(chromium_path: str, api_server: AirflowSandbox) -> Iterator[
         finally:
             context.close()
     finally:
-        playwright.stop()
         shutil.rmtree(profile, ignore_errors=True)
 
 

@@ -55,19 +55,16 @@ def running(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 
 @pytest.fixture
-def tab(chromium_path: str, artifacts: Path) -> Iterator[Any]:
+def tab(chromium_path: str, playwright_driver: Any, artifacts: Path) -> Iterator[Any]:
     """A tab of a fresh headless Chromium that can reach loopback only (as the conftest's ``page``)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="UTC")
-            context.set_default_timeout(UI_TIMEOUT_MS)
-            context.route("**/*", _loopback_only)
-            yield context.new_page()
-        finally:
-            browser.close()
+    browser = playwright_driver.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="UTC")
+        context.set_default_timeout(UI_TIMEOUT_MS)
+        context.route("**/*", _loopback_only)
+        yield context.new_page()
+    finally:
+        browser.close()
 
 
 def task_state(page: Any, task_id: str) -> Any:
