@@ -45,6 +45,7 @@ print(json.dumps({"rows": rows, "seconds": elapsed}))
 UPLOAD = """
 import json, logging, os, resource, sys, time
 logging.disable(logging.INFO)
+from airflow_provider_pinterest_audiences.customer_lists import upload
 from airflow_provider_pinterest_audiences.operators.customer_list import PinterestUploadCustomerListOperator
 
 class TaskInstance:
@@ -52,16 +53,16 @@ class TaskInstance:
         self.summary = value
 
 read_seconds = []
-original_read = PinterestUploadCustomerListOperator._read
+original_read = upload.read_digests
 
-def timed_read(self, sink):
+def timed_read(*args, **kwargs):
     start = time.perf_counter()
     try:
-        return original_read(self, sink)
+        return original_read(*args, **kwargs)
     finally:
         read_seconds.append(time.perf_counter() - start)
 
-PinterestUploadCustomerListOperator._read = timed_read
+upload.read_digests = timed_read
 settings = json.loads(sys.argv[3])
 operator = PinterestUploadCustomerListOperator(
     task_id="benchmark", customer_list_name=sys.argv[2], source=sys.argv[1], **settings
