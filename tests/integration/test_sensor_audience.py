@@ -5,35 +5,29 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import importlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 from airflow.providers.common.compat.sdk import TaskDeferred
 
 from airflow_provider_pinterest_audiences.audience_wait import PinterestAudienceFailedError
-from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
-from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
 from airflow_provider_pinterest_audiences.health import PinterestAudienceHealthError
 from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 from airflow_provider_pinterest_audiences.sensors.audience import PinterestAudienceSensor
+from airflow_provider_pinterest_audiences.testing.emulator_client import PinterestEmulator
 from tests.integration.test_audience_operators import FakeTI
 
 ACCOUNT = "549755885175"
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    settings = EmulatorSettings(audience_initializing_seconds=0.1, audience_processing_seconds=0.3)
-    with EmulatorServer(settings) as running:
-        yield running
+# Audiences become READY 0.4 s after creation.
+pytestmark = pytest.mark.pinterest_emulator(
+    audience_initializing_seconds=0.1, audience_processing_seconds=0.3
+)
 
 
 @pytest.fixture
-def hook(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> PinterestHook:
-    monkeypatch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", server.connection_json())
-    requests.post(f"{server.root_url}/_emulator/reset", timeout=10).raise_for_status()
+def hook(pinterest_emulator: PinterestEmulator) -> PinterestHook:
+    """A hook on ``pinterest_default``, which the plugin's fixture points at a fresh emulator."""
     return PinterestHook()
 
 

@@ -6,34 +6,21 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
 from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 from airflow_provider_pinterest_audiences.operators.share import PinterestShareAudienceOperator
-from tests.integration.emulator_api import ACCOUNT, control, emulator_settings, server_fixture
+from airflow_provider_pinterest_audiences.testing.emulator_client import PinterestEmulator
+from tests.integration.emulator_api import ACCOUNT
+from tests.integration.test_audience_operators import FakeTI
 
 PARTNERS = ("549755885176", "549755885177", "549755885178")
 BUSINESS = "7700112233"
 
 
-class FakeTI:
-    def __init__(self) -> None:
-        self.xcoms: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcoms[key] = value
-
-
-server = server_fixture(emulator_settings(ad_account_ids=PARTNERS))
-
-
-@pytest.fixture(autouse=True)
-def pinterest_connection(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", server.connection_json())
+pytestmark = pytest.mark.pinterest_emulator(strict_fields=True, ad_account_ids=PARTNERS)
 
 
 @pytest.fixture
-def audience_id(server: EmulatorServer) -> str:
-    control(server, "POST", "/reset")
+def audience_id(pinterest_emulator: PinterestEmulator) -> str:
     hook = PinterestHook()
     created = hook.create_audience(
         ACCOUNT,
@@ -56,13 +43,12 @@ def shared_with(audience_id: str, account_type: str = "AD_ACCOUNT") -> set[str]:
     return {item["account_id"] for item in items}
 
 
-def writes(server: EmulatorServer) -> int:
-    count: int = control(server, "GET", "/requests")["by_category"].get("ads_write", 0)
-    return count
+def writes(emulator: PinterestEmulator) -> int:
+    return emulator.request_counts().get("ads_write", 0)
 
 
 def test_fan_out_to_several_accounts_is_idempotent_and_visible_to_the_recipients(
-    server: EmulatorServer, audience_id: str
+    pinterest_emulator: PinterestEmulator, audience_id: str
 ) -> None:
     # One task per recipient, as a mapped task would run them, then one task with all of them.
     for partner in PARTNERS[:2]:
@@ -72,13 +58,13 @@ def test_fan_out_to_several_accounts_is_idempotent_and_visible_to_the_recipients
     assert shared_with(audience_id) == set(PARTNERS)
     received = PinterestHook().list_audiences(PARTNERS[2], ownership_type="RECEIVED")
     assert [item["id"] for item in received] == [audience_id]
-    before = writes(server)
+    before = writes(pinterest_emulator)
     again = run(audience_id=audience_id, recipient_account_ids=",".join(PARTNERS))
     assert again["recipient_account_ids"]["changed"] == []
-    assert writes(server) == before
+    assert writes(pinterest_emulator) == before
 
 
-def test_businesses_and_revoke(server: EmulatorServer, audience_id: str) -> None:
+def test_businesses_and_revoke(audience_id: str) -> None:
     run(audience_id=audience_id, recipient_account_ids=[PARTNERS[0]], recipient_business_ids=[BUSINESS])
     assert shared_with(audience_id, "BUSINESS_ACCOUNT") == {BUSINESS}
     summary = run(

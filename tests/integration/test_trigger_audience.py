@@ -9,18 +9,17 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-import requests
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+from airflow_provider_pinterest_audiences.testing.emulator_client import PinterestEmulator
 from airflow_provider_pinterest_audiences.triggers.audience import PinterestAudienceTrigger
-from tests.integration.emulator_api import emulator_settings
+from tests.integration.emulator_api import OTHER_ACCOUNT
 
 CLASSPATH = "airflow_provider_pinterest_audiences.triggers.audience.PinterestAudienceTrigger"
 ACCOUNT = "549755885175"
@@ -28,28 +27,21 @@ FAST_POLL = 0.05
 EVENT_WAIT = 15.0
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    settings = emulator_settings(
-        audience_initializing_seconds=0.1,
-        audience_processing_seconds=0.3,
-        customer_list_processing_seconds=0.2,
-    )
-    with EmulatorServer(settings) as running:
-        yield running
+pytestmark = pytest.mark.pinterest_emulator(
+    strict_fields=True,
+    ad_account_ids=(OTHER_ACCOUNT,),
+    audience_initializing_seconds=0.1,
+    audience_processing_seconds=0.3,
+    customer_list_processing_seconds=0.2,
+)
 
 
 class Emulator:
-    """Objects made through the sync hook, and the emulator's control API."""
+    """Objects made through the sync hook, and the plugin's emulator (its control API)."""
 
-    def __init__(self, server: EmulatorServer) -> None:
-        self.server = server
+    def __init__(self, pinterest_emulator: PinterestEmulator) -> None:
         self.hook = PinterestHook()
-
-    def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = requests.request(method, f"{self.server.root_url}/_emulator{path}", json=body, timeout=10)
-        assert response.status_code == 200, response.text
-        return response.json()
+        self.control = pinterest_emulator.control
 
     def customer_list(self, records: int, name: str = "Buyers") -> str:
         hashes = (hashlib.sha256(f"user{i}@example.com".encode()).hexdigest() for i in range(records))
@@ -71,11 +63,8 @@ class Emulator:
 
 
 @pytest.fixture
-def emulator(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Emulator:
-    monkeypatch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", server.connection_json())
-    emulator = Emulator(server)
-    emulator.control("POST", "/reset")
-    return emulator
+def emulator(pinterest_emulator: PinterestEmulator) -> Emulator:
+    return Emulator(pinterest_emulator)
 
 
 def trigger(**kwargs: Any) -> PinterestAudienceTrigger:
