@@ -95,4 +95,4 @@ def call_flow(
             policy.max_attempts - 1,
             wait,
         )
-        yield Sleep(wait)
+        yield Sleep(wait, rate_limited=failure.status_code == 429)

@@ -34,8 +34,9 @@ from airflow_provider_pinterest_audiences.hooks.call_flow import call_flow
 from airflow_provider_pinterest_audiences.hooks.connection_config import PinterestConnectionConfig
 from airflow_provider_pinterest_audiences.hooks.oauth import PROCESS_TOKENS, TokenGrant, TokenStore
 from airflow_provider_pinterest_audiences.hooks.pagination import MAX_PAGES, PAGE_SIZE, Bookmarks
+from airflow_provider_pinterest_audiences.hooks.rate_limit_waits import RateLimitWaits
 from airflow_provider_pinterest_audiences.hooks.refresh_flow import refresh_flow
-from airflow_provider_pinterest_audiences.hooks.replies import Reply
+from airflow_provider_pinterest_audiences.hooks.replies import REQUIRED_KEYS, Reply
 from airflow_provider_pinterest_audiences.hooks.request_body import encode_json_body
 from airflow_provider_pinterest_audiences.hooks.retry_policy import RetryPolicy
 from airflow_provider_pinterest_audiences.hooks.steps import (
@@ -63,10 +64,37 @@ log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 MAX_AD_GROUPS_PER_UPDATE = 30
+_SIZING_BOUNDS = REQUIRED_KEYS["ad_groups/audience_sizing"]
 #: Characters of a non-JSON answer kept for its error message (redacted and cut shorter there).
 _TEXT_KEPT = 1200
 _sleep = time.sleep
 _async_sleep = asyncio.sleep
+
+
+@dataclasses.dataclass(frozen=True)
+class AudienceReach:
+    """Pinterest's estimate of the people a targeting may reach per month: a range, not a count."""
+
+    lower_bound: int
+    upper_bound: int
+
+    @classmethod
+    def from_answer(cls, answer: Mapping[str, Any]) -> AudienceReach:
+        """From an ``AdGroupAudienceSizingResponse``; an error when a bound is not a number."""
+        wrong = [
+            f"{key} as {type(answer.get(key)).__name__}"
+            for key in _SIZING_BOUNDS
+            if isinstance(answer.get(key), bool) or not isinstance(answer.get(key), int | float)
+        ]
+        if wrong:
+            raise PinterestApiError(
+                "ad_groups/audience_sizing", None, None, f"answered {', '.join(wrong)}; expected numbers"
+            )
+        lower, upper = (int(answer[key]) for key in _SIZING_BOUNDS)
+        return cls(lower, upper)
+
+    def __str__(self) -> str:
+        return f"{self.lower_bound:,}-{self.upper_bound:,}"
 
 
 def _reply(response: requests.Response | httpx.Response) -> Reply:
@@ -91,11 +119,13 @@ class _PinterestHookBase(BaseHook):
         *,
         retry_policy: RetryPolicy | None = None,
         timeout: tuple[float, float] = (10.0, 120.0),
+        rate_limit_waits: RateLimitWaits | None = None,
     ) -> None:
         super().__init__()
         self.pinterest_conn_id = pinterest_conn_id
         self.retry_policy = retry_policy or RetryPolicy()
         self.timeout = timeout
+        self.rate_limit_waits = rate_limit_waits or RateLimitWaits()
         self._config: PinterestConnectionConfig | None = None
         self._access_token: str | None = None
 
@@ -142,6 +172,12 @@ class _PinterestHookBase(BaseHook):
                 "(client_id, client_secret, refresh_token in the extra)",
             )
         return self._access_token is not None
+
+    def _counted(self, step: Sleep) -> float:
+        """The seconds ``step`` waits, counted in :attr:`rate_limit_waits` when Pinterest answered 429."""
+        if step.rate_limited:
+            self.rate_limit_waits.add(step.seconds)
+        return step.seconds
 
     def _use_token(self, access_token: str) -> None:
         mask_secret(access_token)
@@ -201,6 +237,8 @@ class PinterestHook(_PinterestHookBase):
     :param pinterest_conn_id: Airflow connection of type ``pinterest``.
     :param retry_policy: how 429, 5xx and connection errors are retried.
     :param timeout: (connect, read) timeouts in seconds.
+    :param rate_limit_waits: where to count the waits on HTTP 429 (``rate_limit_waits.figures()``); pass
+        one tally to several hooks (an upload's sending threads) to count them together. Default: its own.
     """
 
     #: Pages one listing may take before it stops with an error (a loop in the API's bookmarks).
@@ -307,7 +345,7 @@ class PinterestHook(_PinterestHookBase):
     def _handlers(self) -> dict[type, Callable[[Any], Any]]:
         """The steps every flow of this hook may take; ``_call`` adds ``Send`` and ``FindExisting``."""
         return {
-            Sleep: lambda step: _sleep(step.seconds),
+            Sleep: lambda step: _sleep(self._counted(step)),
             Refresh: lambda _: self._refresh(),
             PostToken: self._post_token,
             LoadStoredGrant: lambda _: self._load_stored_grant(),
@@ -596,14 +634,32 @@ class PinterestHook(_PinterestHookBase):
             json_body=[dict(i) for i in ad_groups],
         )
 
-    def get_audience_sizing(self, ad_account_id: str, sizing_request: Mapping[str, Any]) -> JSON:
-        """Estimated reach of a targeting spec (``POST /ad_groups/audience_sizing``; read-only)."""
-        return self._call(
+    def audience_sizing(
+        self,
+        ad_account_id: str,
+        targeting_spec: Mapping[str, Any],
+        *,
+        placement_group: str | None = None,
+        auto_targeting_enabled: bool | None = None,
+    ) -> AudienceReach:
+        """How many people an ad group with this targeting may reach per month, as Pinterest estimates it
+        (``POST /ad_accounts/{id}/ad_groups/audience_sizing``; read-only, ``ads_read`` rate limit).
+
+        ``placement_group`` and ``auto_targeting_enabled`` are sent when given (Pinterest's defaults:
+        ``ALL`` and True).
+        """
+        body: JSON = {"targeting_spec": dict(targeting_spec)}
+        if placement_group is not None:
+            body["placement_group"] = placement_group
+        if auto_targeting_enabled is not None:
+            body["auto_targeting_enabled"] = auto_targeting_enabled
+        answer = self._call(
             "ad_groups/audience_sizing",
             "POST",
             f"{account_path(ad_account_id, 'ad_groups')}/audience_sizing",
-            json_body=dict(sizing_request),
+            json_body=body,
         )
+        return AudienceReach.from_answer(answer)
 
     # -- connection test -------------------------------------------------------------------------
 
@@ -701,7 +757,7 @@ class PinterestAsyncHook(_PinterestHookBase):
             self._adopt_grant(step.grant)
 
         return {
-            Sleep: lambda step: _async_sleep(step.seconds),
+            Sleep: lambda step: _async_sleep(self._counted(step)),
             Refresh: lambda _: self._refresh(),
             PostToken: lambda step: self._post_token(client, step),
             LoadStoredGrant: lambda _: self._load_stored_grant(),

@@ -28,6 +28,7 @@ REQUIRED_KEYS: Mapping[str, tuple[str, ...]] = {
     "audiences/list": ("items",),
     "ad_groups/list": ("items",),
     "ad_accounts/list": ("items",),
+    "ad_groups/audience_sizing": ("audience_size_lower_bound", "audience_size_upper_bound"),
     "oauth/token": ("access_token",),
 }
 

@@ -7,7 +7,7 @@ results every handler must give:
 
 =====================  ==============================================================================
 ``Send``               :class:`Reply` or :class:`TransportFailure`
-``Sleep``              ``None`` (after sleeping ``seconds``)
+``Sleep``              ``None`` (after sleeping ``seconds``; a ``rate_limited`` one counted too)
 ``Refresh``            ``None`` (the hook now holds a new access token)
 ``FindExisting``       the object a lost create made, or ``None``
 ``PostToken``          :class:`Reply` (a transport failure raises :class:`PinterestApiError`)
@@ -33,7 +33,10 @@ class Send:
 
 @dataclass(frozen=True)
 class Sleep:
+    """Wait ``seconds``; ``rate_limited`` when Pinterest answered 429 (the hook counts those waits)."""
+
     seconds: float
+    rate_limited: bool = False
 
 
 @dataclass(frozen=True)

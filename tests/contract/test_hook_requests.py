@@ -27,6 +27,7 @@ CANNED: dict[tuple[str, str], Any] = {
     ("GET", "ad_groups"): {"items": [{"id": "3"}], "bookmark": None},
     ("PATCH", "ad_groups"): {"items": [{"data": {"id": "3"}, "exceptions": []}]},
     ("GET", "ad_accounts"): {"items": [{"id": AD_ACCOUNT_ID}], "bookmark": None},
+    ("POST", "audience_sizing"): {"audience_size_lower_bound": 85_000, "audience_size_upper_bound": 115_000},
     ("GET", "shared/accounts"): {"items": [{"account_id": "549755885176"}], "bookmark": None},
     ("POST", "oauth/token"): {
         "access_token": "new",
@@ -152,8 +153,11 @@ SYNC_CALLS: dict[str, Callable[[PinterestHook], Any]] = {
         AD_ACCOUNT_ID,
         [{"id": "3", "targeting_spec": {"AUDIENCE_INCLUDE": ["2542620905473"], "GEO": ["US"]}}],
     ),
-    "get_audience_sizing": lambda h: h.get_audience_sizing(
-        AD_ACCOUNT_ID, {"targeting_spec": {"AUDIENCE_INCLUDE": ["2542620905473"]}}
+    "audience_sizing": lambda h: h.audience_sizing(
+        AD_ACCOUNT_ID,
+        {"AUDIENCE_INCLUDE": ["2542620905473"]},
+        placement_group="ALL",
+        auto_targeting_enabled=False,
     ),
     "test_connection": lambda h: h.test_connection(),
 }

@@ -29,8 +29,9 @@ CALL_CASES: dict[str, Case] = {
     "401 without refresh credentials": Case(
         [(Send(), reply(401))], raises="HTTP 401", flow_args={"can_refresh": False}
     ),
-    "429 waits Retry-After": Case(
-        [(Send(), reply(429, {"Retry-After": "7"})), (Sleep(7.0), None), (Send(), OK)], returns={"id": "1"}
+    "429 waits Retry-After, as a rate-limit wait": Case(
+        [(Send(), reply(429, {"Retry-After": "7"})), (Sleep(7.0, rate_limited=True), None), (Send(), OK)],
+        returns={"id": "1"},
     ),
     "5xx backs off, then succeeds": Case(
         [(Send(), reply(503)), (Sleep(0.0), None), (Send(), reply(502)), (Sleep(0.0), None), (Send(), OK)],
@@ -67,7 +68,7 @@ CALL_CASES: dict[str, Case] = {
         flow_args={"replay_safe": False, "can_find_existing": False},
     ),
     "POST after 429 is resent without a look-up": Case(
-        [(Send(), reply(429, {"Retry-After": "1"})), (Sleep(1.0), None), (Send(), OK)],
+        [(Send(), reply(429, {"Retry-After": "1"})), (Sleep(1.0, rate_limited=True), None), (Send(), OK)],
         returns={"id": "1"},
         flow_args={"replay_safe": False, "can_find_existing": True},
     ),
