@@ -14,7 +14,8 @@ import responses
 from responses import matchers
 
 from airflow_provider_pinterest_audiences.exceptions import PinterestApiError, PinterestInvalidArgumentError
-from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+from airflow_provider_pinterest_audiences.hooks.pinterest import AudienceReach, PinterestHook
+from airflow_provider_pinterest_audiences.hooks.rate_limit_waits import RateLimitWaits
 from airflow_provider_pinterest_audiences.hooks.retry_policy import RetryPolicy
 from tests.conftest import (
     ACCESS_TOKEN,
@@ -28,6 +29,7 @@ from tests.conftest import (
 LISTS_URL = f"{MOCK_BASE_URL}/ad_accounts/{AD_ACCOUNT_ID}/customer_lists"
 AUDIENCES_URL = f"{MOCK_BASE_URL}/ad_accounts/{AD_ACCOUNT_ID}/audiences"
 TOKEN_URL = f"{MOCK_BASE_URL}/oauth/token"
+SIZING_URL = f"{MOCK_BASE_URL}/ad_accounts/{AD_ACCOUNT_ID}/ad_groups/audience_sizing"
 NEW_ACCESS_TOKEN = "fresh-access-token-from-refresh-999"
 NEW_REFRESH_TOKEN = "rotated-refresh-token-888"
 
@@ -415,3 +417,79 @@ def test_a_netrc_entry_for_the_api_host_never_replaces_the_bearer_token(
     )
 
     assert PinterestHook().get_customer_list(AD_ACCOUNT_ID, "77") == {"id": "77"}
+
+
+@responses.activate
+def test_audience_sizing_sends_the_targeting_and_answers_the_range() -> None:
+    bounds = {"audience_size_lower_bound": 85_000, "audience_size_upper_bound": 115_000.0}
+    responses.post(SIZING_URL, json=bounds)
+    targeting = {"GEO": ["US"], "AUDIENCE_INCLUDE": ["2542620905473"]}
+
+    hook = PinterestHook()
+    reach = hook.audience_sizing(
+        AD_ACCOUNT_ID, targeting, placement_group="SEARCH", auto_targeting_enabled=False
+    )
+    plain = hook.audience_sizing(AD_ACCOUNT_ID, targeting)
+
+    assert reach == plain == AudienceReach(85_000, 115_000)
+    assert str(reach) == "85,000-115,000"
+    bodies = [json.loads(call.request.body) for call in responses.calls]
+    assert bodies == [
+        {"targeting_spec": targeting, "placement_group": "SEARCH", "auto_targeting_enabled": False},
+        {"targeting_spec": targeting},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ({"audience_size_lower_bound": 1}, "without 'audience_size_upper_bound'"),
+        (
+            {"audience_size_lower_bound": None, "audience_size_upper_bound": "many"},
+            "audience_size_lower_bound as NoneType, audience_size_upper_bound as str; expected numbers",
+        ),
+        ({"audience_size_lower_bound": True, "audience_size_upper_bound": 2}, "lower_bound as bool"),
+    ],
+)
+@responses.activate
+def test_audience_sizing_without_two_numbers_is_an_error(answer: dict[str, object], problem: str) -> None:
+    responses.post(SIZING_URL, json=answer)
+
+    with pytest.raises(PinterestApiError, match=problem) as raised:
+        PinterestHook().audience_sizing(AD_ACCOUNT_ID, {"GEO": ["US"]})
+    assert raised.value.operation == "ad_groups/audience_sizing"
+
+
+@responses.activate
+def test_only_waits_on_429_are_counted_as_rate_limit_waits(recorded_sleeps: list[float]) -> None:
+    responses.get(
+        f"{AUDIENCES_URL}/42", status=429, json={"code": 8, "message": "rate"}, headers={"Retry-After": "2"}
+    )
+    responses.get(f"{AUDIENCES_URL}/42", status=503, json={"code": 4197, "message": "unavailable"})
+    responses.get(
+        f"{AUDIENCES_URL}/42",
+        status=429,
+        json={"code": 8, "message": "rate"},
+        headers={"Retry-After": "0.25"},
+    )
+    responses.get(f"{AUDIENCES_URL}/42", json={"id": "42"})
+    hook = PinterestHook()
+
+    hook.get_audience(AD_ACCOUNT_ID, "42")
+
+    assert len(recorded_sleeps) == 3
+    assert hook.rate_limit_waits.figures() == {"count": 2, "seconds": 2.25}
+    assert PinterestHook().rate_limit_waits.figures() == {"count": 0, "seconds": 0.0}
+
+
+@responses.activate
+def test_hooks_given_one_tally_count_their_waits_together(recorded_sleeps: list[float]) -> None:
+    for _ in range(2):
+        responses.get(f"{AUDIENCES_URL}/42", status=429, json={"code": 8}, headers={"Retry-After": "1.5"})
+        responses.get(f"{AUDIENCES_URL}/42", json={"id": "42"})
+    tally = RateLimitWaits()
+
+    for hook in (PinterestHook(rate_limit_waits=tally), PinterestHook(rate_limit_waits=tally)):
+        hook.get_audience(AD_ACCOUNT_ID, "42")
+
+    assert tally.figures() == {"count": 2, "seconds": 3.0}
