@@ -10,7 +10,7 @@ PYTEST_FLAGS := -q -p no:cacheprovider -ra
 export UV_COMPILE_BYTECODE := 1
 
 .PHONY: install install-airflow2 install-browser install-deployment demo test lint typecheck test-airflow3 \
-	test-airflow2 test-browser test-packaging test-matrix test-deployment airflow
+	test-airflow2 test-browser test-packaging test-matrix test-deployment airflow docs docs-serve
 
 install: ## uv (bootstrapped through pip) and the locked dev environment (Airflow 3)
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv>=0.5"
@@ -33,6 +33,13 @@ demo: install ## the emulator plus every example DAG under `airflow dags test`
 
 airflow: install ## a local Airflow UI with the example DAGs and the emulator, until Ctrl-C (PORT=8080)
 	@$(RUN) python -m scripts.local_airflow --port $(or $(PORT),8080)
+
+# The docs site (mkdocs.yml, docs/): built offline, any warning (a broken link or reference) fails it.
+docs: install ## build the docs site into .artifacts/site
+	@NO_MKDOCS_2_WARNING=1 $(RUN) mkdocs build --strict
+
+docs-serve: install ## serve the docs site at http://127.0.0.1:8000, rebuilt on every change (PORT=8000)
+	@NO_MKDOCS_2_WARNING=1 $(RUN) mkdocs serve --strict --dev-addr 127.0.0.1:$(or $(PORT),8000)
 
 lint: install
 	@$(RUN) ruff check .
@@ -64,4 +71,4 @@ test-deployment: install install-deployment
 test-browser: install install-browser
 	@$(RUN) pytest $(PYTEST_FLAGS) -m browser tests/browser
 
-test: lint typecheck test-airflow3 test-airflow2 test-browser test-packaging test-deployment ## every check CI runs
+test: lint typecheck docs test-airflow3 test-airflow2 test-browser test-packaging test-deployment ## every check CI runs
