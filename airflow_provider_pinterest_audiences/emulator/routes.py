@@ -50,6 +50,7 @@ _SIZING_FIELDS = (
     "product_group_ids",
     "targeting_spec",
 )
+PLACEMENT_GROUPS = ("ALL", "SEARCH", "BROWSE", "OTHER")  # PlacementGroupType
 
 
 def ok(content: Any) -> JSONResponse:
@@ -295,6 +296,9 @@ def pinterest_router(state: EmulatorState) -> APIRouter:
         with bad_request_code(400):
             account = account_of(ad_account_id)
             body = known(await _json_object(request), _SIZING_FIELDS)
+            choice(body, "placement_group", PLACEMENT_GROUPS, default="ALL")
+            if not isinstance(body.get("auto_targeting_enabled", True), bool):
+                raise bad_request("auto_targeting_enabled must be a boolean.")
             spec = targeting_spec(body.get("targeting_spec") or {}, "targeting_spec")
             return ok(state.audience_sizing(account, spec))
 
