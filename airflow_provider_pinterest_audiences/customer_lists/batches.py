@@ -17,7 +17,11 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, NamedTuple
 
-from airflow_provider_pinterest_audiences.customer_lists.records import DIGEST_SIZE, HEX_RECORD_SIZE
+from airflow_provider_pinterest_audiences.customer_lists.records import (
+    DIGEST_SIZE,
+    HEX_RECORD_SIZE,
+    records_text,
+)
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 
 if TYPE_CHECKING:
@@ -54,7 +58,7 @@ class Batch(NamedTuple):
     @property
     def records(self) -> str:
         """The request's ``records``: comma-joined lowercase hex digests (built on each access)."""
-        return self.digests.hex(",", DIGEST_SIZE)
+        return records_text(self.digests)
 
 
 def read_batches(path: str, operation: str, records_per_batch: int) -> Iterator[Batch]:

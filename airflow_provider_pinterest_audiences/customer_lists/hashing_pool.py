@@ -18,7 +18,9 @@ from itertools import chain
 from multiprocessing.context import BaseContext
 
 from airflow_provider_pinterest_audiences.customer_lists.records import (
+    DEFAULT_OPTIONS,
     HashedChunk,
+    IdentifierOptions,
     IdentifierType,
     RawChunk,
     hash_chunk,
@@ -42,7 +44,11 @@ def _pool_context() -> BaseContext:
 
 
 def hash_chunks(
-    chunks: Iterable[RawChunk], identifier_type: IdentifierType, *, processes: int | None = None
+    chunks: Iterable[RawChunk],
+    identifier_type: IdentifierType,
+    *,
+    processes: int | None = None,
+    options: IdentifierOptions = DEFAULT_OPTIONS,
 ) -> Iterator[HashedChunk]:
     """``hash_chunk`` over ``chunks``, results in input order, on ``processes`` workers (None: all CPUs)."""
     workers = available_cpus() if processes is None else processes
@@ -51,7 +57,7 @@ def hash_chunks(
     # A daemonic process (a Celery worker's pool child) may not have children: hash in this process.
     if workers <= 1 or len(head) < 2 or multiprocessing.current_process().daemon:
         for chunk in chain(head, pending_chunks):
-            yield hash_chunk(chunk, identifier_type)
+            yield hash_chunk(chunk, identifier_type, options)
         return
     # gc.freeze in each worker: its collections then skip every object inherited from the parent (an
     # Airflow task holds hundreds of thousands), instead of writing to their headers and so copying most of
@@ -60,7 +66,7 @@ def hash_chunks(
     in_flight: deque[Future[HashedChunk]] = deque()
     try:
         for chunk in chain(head, pending_chunks):
-            in_flight.append(pool.submit(hash_chunk, chunk, identifier_type))
+            in_flight.append(pool.submit(hash_chunk, chunk, identifier_type, options))
             if len(in_flight) >= IN_FLIGHT_PER_PROCESS * workers:
                 yield in_flight.popleft().result()
         while in_flight:

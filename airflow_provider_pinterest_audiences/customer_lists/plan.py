@@ -13,7 +13,12 @@ from airflow_provider_pinterest_audiences.customer_lists.batches import (
     records_per_request,
 )
 from airflow_provider_pinterest_audiences.customer_lists.lease import DEFAULT_LEASE_TTL
-from airflow_provider_pinterest_audiences.customer_lists.records import IdentifierType, RecordCounts
+from airflow_provider_pinterest_audiences.customer_lists.records import (
+    DEFAULT_OPTIONS,
+    IdentifierOptions,
+    IdentifierType,
+    RecordCounts,
+)
 from airflow_provider_pinterest_audiences.customer_lists.source import CustomerSource
 from airflow_provider_pinterest_audiences.customer_lists.suppression import ReadCounts
 
@@ -42,6 +47,7 @@ class UploadPlan:
     suppression_path: Any = None
     dry_run: bool = False
     max_list_exceptions: int | None = None
+    identifier_options: IdentifierOptions = DEFAULT_OPTIONS
 
     def batches_for(self, records: int) -> int:
         """Requests needed for ``records`` records of one operation."""
@@ -73,11 +79,15 @@ class UploadResult:
     planned: Counter[str] = field(default_factory=Counter)
     exceptions: Counter[str] = field(default_factory=Counter)
 
-    def summary(self, plan: UploadPlan) -> dict[str, Any]:
-        """The ``upload_summary`` XCom: ids and counts only, never an identifier.
+    def summary(
+        self, plan: UploadPlan, rate_limit_waits: Mapping[str, float] | None = None
+    ) -> dict[str, Any]:
+        """The ``upload_summary`` XCom: ids and counts only, never an identifier. ``rate_limit_waits``: the
+        hooks' waits on HTTP 429 (``count``, ``seconds``), when given.
 
         ``desired_members`` counts the distinct identifiers kept (valid, not suppressed); ``duplicates`` the
-        valid rows that repeated one of them.
+        valid rows that repeated one of them; ``prehashed`` the valid rows that arrived already hashed, by
+        algorithm (``md5``, ``sha1``, ``sha256``: sent as they are).
         """
         suppressed = self.counts.suppressed if isinstance(self.counts, ReadCounts) else 0
         kept = self.counts.valid - suppressed
@@ -88,6 +98,7 @@ class UploadResult:
             "read": self.counts.read,
             "valid": self.counts.valid,
             "invalid": {str(reason): count for reason, count in sorted(self.counts.invalid.items())},
+            "prehashed": self.counts.prehashed_by_kind(),
             "desired_members": self.desired_members,
             "added": self.sent["ADD"],
             "removed": self.sent["REMOVE"],
@@ -98,6 +109,7 @@ class UploadResult:
             "list_after": list_health(self.list_after),
             "exceptions": dict(sorted(self.exceptions.items())),
             "dry_run": plan.dry_run,
+            "rate_limit_waits": None if rate_limit_waits is None else dict(rate_limit_waits),
             "planned": {
                 "add": self.planned["ADD"],
                 "remove": self.planned["REMOVE"],

@@ -25,17 +25,20 @@ def read_digests(plan: UploadPlan, sink: Callable[[bytes], object], log: logging
     started = time.monotonic()
     counts = ReadCounts()
     with suppressed_reading(plan.suppression_path, plan.list_type.value, sink, counts) as target:
-        for chunk in hash_chunks(plan.source.chunks(), plan.list_type, processes=plan.hashing_processes):
+        chunks = plan.source.chunks()
+        options = plan.identifier_options
+        for chunk in hash_chunks(chunks, plan.list_type, processes=plan.hashing_processes, options=options):
             counts.add(chunk)
             target(chunk.digests)
     elapsed = time.monotonic() - started
     log.info(
-        "Read %d rows in %.1f s (%.0f rows/s): %d valid %s identifiers, %d invalid (%s)",
+        "Read %d rows in %.1f s (%.0f rows/s): %d valid %s identifiers (arrived hashed: %s), %d invalid (%s)",
         counts.read,
         elapsed,
         counts.read / max(elapsed, 1e-9),
         counts.valid,
         plan.list_type,
+        ", ".join(f"{kind}={count}" for kind, count in counts.prehashed_by_kind().items()),
         counts.invalid_total,
         counts.describe_invalid(),
     )

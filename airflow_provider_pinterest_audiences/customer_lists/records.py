@@ -6,10 +6,15 @@ packed 32-byte SHA-256 digests plus counts of rows read and rows skipped per ``I
 
 Normalisation, the same on every path (a CSV block, a list, a SQL column): strip leading and trailing
 whitespace (``str.strip``: Unicode whitespace, so ASCII space, tab, CR, LF, VT, FF and the separators
-0x1C-0x1F, and NBSP...), then apply the type's case. What is left is checked in this order, the first match
-giving the reason: empty (``missing``), not text in the encoding (``undecodable``), a line break inside
-(``multi_line``), a control character inside (``control_character``: C0, DEL or C1, NUL included), then the
-type's shape. A value of 64 hex digits is an existing SHA-256 and passes through lower-cased.
+0x1C-0x1F, and NBSP...), then apply the type's case (``IdentifierOptions.case_of``). What is left is checked
+in this order, the first match giving the reason: empty (``missing``), not text in the encoding
+(``undecodable``), a line break inside (``multi_line``), a control character inside (``control_character``:
+C0, DEL or C1, NUL included), then a pre-hashed value the type accepts (``PREHASHED_FORMS``: it passes
+through as lower-case hex, unhashed), then the type's shape.
+
+A record travels as one 32-byte slot: a SHA-256 digest, or a pre-hashed MD5 (16 bytes) or SHA-1 (20 bytes)
+followed by a fixed tag filling the slot. ``records_text`` turns slots back into the hex records sent. A
+SHA-256 digest ends with a tag by chance with probability 2**-96 at most.
 
 Chunks are picklable and this module imports nothing from Airflow at module level, so the worker processes
 of ``hashing_pool`` start in milliseconds. Raw identifiers never leave this module except as digests.
@@ -104,6 +109,71 @@ class IdentifierType(_TextEnum):
             raise _invalid_argument(argument, f"{value!r} is not a list type; use one of {allowed}") from None
 
 
+DEVICE_ID_CASES = ("lower", "upper", "as_is")
+"""``device_id_case`` values: the case MAID and IDFA values take before hashing."""
+DEFAULT_DEVICE_ID_CASE = "lower"
+"""X's audience docs and Snap's lowercase both device ids; Pinterest documents no case (see the README)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierOptions:
+    """How identifiers are normalised beyond their type's fixed rules (picklable: it travels to workers)."""
+
+    device_id_case: str = DEFAULT_DEVICE_ID_CASE
+
+    def __post_init__(self) -> None:
+        if self.device_id_case not in DEVICE_ID_CASES:
+            raise _invalid_argument(
+                "device_id_case",
+                f"{self.device_id_case!r} is not one of {', '.join(map(repr, DEVICE_ID_CASES))}",
+            )
+
+    def case_of(self, identifier_type: IdentifierType) -> str:
+        """The case ``identifier_type`` values take: one of ``DEVICE_ID_CASES``."""
+        if identifier_type in (IdentifierType.MAID, IdentifierType.IDFA):
+            return self.device_id_case
+        return _FIXED_CASE[identifier_type]
+
+
+DEFAULT_OPTIONS = IdentifierOptions()
+"""The options of a task that sets none."""
+
+_FIXED_CASE = {
+    IdentifierType.EMAIL: "lower",
+    IdentifierType.LR_ID: "as_is",
+    IdentifierType.DLX_ID: "as_is",
+    IdentifierType.HASHED_PINNER_ID: "lower",
+}
+
+
+class Prehashed(_TextEnum):
+    """Hash algorithms whose hex digests a type accepts as they are (the ``prehashed`` summary keys)."""
+
+    MD5 = "md5"
+    SHA1 = "sha1"
+    SHA256 = "sha256"
+
+
+PREHASHED_FORMS: dict[IdentifierType, tuple[Prehashed, ...]] = {
+    IdentifierType.EMAIL: (Prehashed.SHA256, Prehashed.SHA1, Prehashed.MD5),
+    IdentifierType.MAID: (Prehashed.SHA256, Prehashed.SHA1, Prehashed.MD5),
+    IdentifierType.IDFA: (Prehashed.SHA256, Prehashed.SHA1, Prehashed.MD5),
+    IdentifierType.LR_ID: (Prehashed.SHA256,),
+    IdentifierType.DLX_ID: (Prehashed.SHA256,),
+    IdentifierType.HASHED_PINNER_ID: (Prehashed.SHA256,),
+}
+"""The spec (``CustomerListRequest.records``): emails plain or hashed with SHA1, SHA256 or MD5; MAIDs and
+IDFAs hashed with one of those. The guide recommends SHA-256 for every type; a HASHED_PINNER_ID is one."""
+
+_HEX_LENGTH = {Prehashed.MD5: 32, Prehashed.SHA1: 40, Prehashed.SHA256: 64}
+# What fills a pre-hashed MD5 or SHA-1 digest up to a 32-byte slot.
+_SLOT_TAG = {
+    Prehashed.MD5: b"\x00md5-prehashed\x00\x00",
+    Prehashed.SHA1: b"\x00sha1-hashed",
+    Prehashed.SHA256: b"",
+}
+
+
 class InvalidReason(_TextEnum):
     """Why a row was skipped (the keys of the invalid-row counts)."""
 
@@ -129,11 +199,15 @@ class InvalidReason(_TextEnum):
 
 @dataclass(slots=True)
 class HashedChunk:
-    """One chunk after hashing: packed digests (32 bytes each, input order) and row counts."""
+    """One chunk after hashing: packed record slots (32 bytes each, input order) and row counts.
+
+    ``prehashed`` counts the valid rows that arrived already hashed, by ``Prehashed`` algorithm.
+    """
 
     digests: bytes
     read: int
     invalid: Counter[str] = field(default_factory=Counter)
+    prehashed: Counter[str] = field(default_factory=Counter)
 
     @property
     def valid(self) -> int:
@@ -148,12 +222,18 @@ class RecordCounts:
     read: int = 0
     valid: int = 0
     invalid: Counter[str] = field(default_factory=Counter)
+    prehashed: Counter[str] = field(default_factory=Counter)
 
     def add(self, chunk: HashedChunk) -> None:
         """Add one chunk's counts."""
         self.read += chunk.read
         self.valid += chunk.valid
         self.invalid.update(chunk.invalid)
+        self.prehashed.update(chunk.prehashed)
+
+    def prehashed_by_kind(self) -> dict[str, int]:
+        """Valid rows that arrived hashed, for every ``Prehashed`` algorithm (zeros included)."""
+        return {str(kind): self.prehashed[kind] for kind in Prehashed}
 
     @property
     def invalid_total(self) -> int:
@@ -194,22 +274,12 @@ _EMAIL_CLASSES = bytes(
 )
 _EMAIL_NOT_SEPARATOR = bytes(byte for byte in range(256) if byte not in _EMAIL_SEPARATORS)
 
-_BYTES_CASE: dict[IdentifierType, Callable[[bytes], bytes] | None] = {
-    IdentifierType.EMAIL: bytes.lower,
-    IdentifierType.MAID: bytes.lower,
-    IdentifierType.IDFA: bytes.upper,
-    IdentifierType.LR_ID: None,
-    IdentifierType.DLX_ID: None,
-    IdentifierType.HASHED_PINNER_ID: bytes.lower,
+_BYTES_CASE: dict[str, Callable[[bytes], bytes] | None] = {
+    "lower": bytes.lower,
+    "upper": bytes.upper,
+    "as_is": None,
 }
-_TEXT_CASE: dict[IdentifierType, Callable[[str], str] | None] = {
-    IdentifierType.EMAIL: str.lower,
-    IdentifierType.MAID: str.lower,
-    IdentifierType.IDFA: str.upper,
-    IdentifierType.LR_ID: None,
-    IdentifierType.DLX_ID: None,
-    IdentifierType.HASHED_PINNER_ID: str.lower,
-}
+_TEXT_CASE: dict[str, Callable[[str], str] | None] = {"lower": str.lower, "upper": str.upper, "as_is": None}
 
 
 def _all_sha256_hex(joined: bytes, count: int) -> bool:
@@ -301,30 +371,45 @@ def _has_control(joined: bytes) -> bool:
     return b"\xc2" in joined and _C1_CONTROL.search(joined) is not None
 
 
-def _digest_one(value: bytes, identifier_type: IdentifierType) -> bytes | InvalidReason:
-    """Digest of one normalised value, or why it is skipped: the reference rule the block path follows."""
+def _prehashed_kind(value: bytes, identifier_type: IdentifierType) -> Prehashed | None:
+    """The algorithm whose hex digest ``value`` is, among those ``identifier_type`` accepts; else None."""
+    for kind in PREHASHED_FORMS[identifier_type]:
+        if len(value) == _HEX_LENGTH[kind] and not value.translate(None, _HEX_DIGITS):
+            return kind
+    return None
+
+
+def _digest_one(
+    value: bytes, identifier_type: IdentifierType
+) -> tuple[bytes, Prehashed | None] | InvalidReason:
+    """The slot of one normalised value and how it arrived hashed (None: hashed here), or why it is skipped:
+    the reference rule the block path follows."""
     if b"\n" in value:
         return InvalidReason.MULTI_LINE
     if _has_control(value):
         return InvalidReason.CONTROL_CHARACTER
-    if _all_sha256_hex(value, 1):
-        return bytes.fromhex(value.decode("ascii"))
-    return _SHAPE_PROBLEM[identifier_type](value, (value,)) or _DIGEST(_SHA256(value))
+    kind = _prehashed_kind(value, identifier_type)
+    if kind is not None:
+        return bytes.fromhex(value.decode("ascii")) + _SLOT_TAG[kind], kind
+    return _SHAPE_PROBLEM[identifier_type](value, (value,)) or (_DIGEST(_SHA256(value)), None)
 
 
-def _digest_values(values: list[bytes], identifier_type: IdentifierType) -> tuple[bytes, Counter[str]]:
-    """Packed digests of normalised, non-empty values, and the skipped ones counted by reason.
+def _digest_values(values: list[bytes], identifier_type: IdentifierType) -> HashedChunk:
+    """Packed slots of normalised, non-empty values, the skipped ones counted by reason and the pre-hashed
+    ones by algorithm (``read`` left at 0 for the caller).
 
     Fast path: prove a whole block valid with a few C-level scans of the joined values, then hash with no
     per-value Python code. Any doubt (one invalid value, an already-hashed value among plain ones) sends the
     block through ``_digest_one`` value by value; both paths accept exactly the same values.
     """
     if not values:
-        return b"", Counter()
+        return HashedChunk(b"", 0)
     joined = b"\n".join(values)
     if joined.count(b"\n") == len(values) - 1:
         if _all_sha256_hex(joined, len(values)):
-            return bytes.fromhex(joined.decode("ascii")), Counter()
+            return HashedChunk(
+                bytes.fromhex(joined.decode("ascii")), 0, prehashed=Counter({Prehashed.SHA256: len(values)})
+            )
         controls_excluded = identifier_type in _SHAPE_REJECTS_CONTROLS and joined.isascii()
         shape_ok = (controls_excluded or not _has_control(joined)) and _SHAPE_PROBLEM[identifier_type](
             joined, values
@@ -332,16 +417,38 @@ def _digest_values(values: list[bytes], identifier_type: IdentifierType) -> tupl
         if shape_ok and (
             identifier_type in _SHAPE_REJECTS_DIGESTS or 2 * DIGEST_SIZE not in map(len, values)
         ):
-            return b"".join(map(_DIGEST, map(_SHA256, values))), Counter()
-    digests: list[bytes] = []
+            return HashedChunk(b"".join(map(_DIGEST, map(_SHA256, values))), 0)
+    slots: list[bytes] = []
     invalid: Counter[str] = Counter()
+    prehashed: Counter[str] = Counter()
     for value in values:
         outcome = _digest_one(value, identifier_type)
         if isinstance(outcome, InvalidReason):
             invalid[outcome] += 1
-        else:
-            digests.append(outcome)
-    return b"".join(digests), invalid
+            continue
+        slot, kind = outcome
+        slots.append(slot)
+        if kind is not None:
+            prehashed[kind] += 1
+    return HashedChunk(b"".join(slots), 0, invalid, prehashed)
+
+
+def slot_hex(slot: bytes) -> str:
+    """The record one 32-byte slot stands for: lower-case hex of its SHA-256, SHA-1 or MD5 digest."""
+    for kind in (Prehashed.MD5, Prehashed.SHA1):
+        size = _HEX_LENGTH[kind] // 2
+        if slot[size:] == _SLOT_TAG[kind]:
+            return slot[:size].hex()
+    return slot.hex()
+
+
+def records_text(slots: bytes) -> str:
+    """A request's ``records``: the comma-joined records of packed slots."""
+    if _SLOT_TAG[Prehashed.MD5] in slots or _SLOT_TAG[Prehashed.SHA1] in slots:
+        return ",".join(
+            slot_hex(slots[start : start + DIGEST_SIZE]) for start in range(0, len(slots), DIGEST_SIZE)
+        )
+    return slots.hex(",", DIGEST_SIZE)
 
 
 # --- chunks: raw rows in, digests out ---------------------------------------------------------------------
@@ -362,18 +469,18 @@ class CsvBlock:
     encoding: str = "utf-8"
     malformed: int = 0
 
-    def normalised_values(self, identifier_type: IdentifierType) -> tuple[list[bytes], int, Counter[str]]:
-        """Normalised non-empty values of ``column``, rows read, and rows skipped by reason."""
-        values, read, invalid = self._column_values(identifier_type)
+    def normalised_values(self, case: str) -> tuple[list[bytes], int, Counter[str]]:
+        """Normalised non-empty values of ``column`` in ``case``, rows read, and rows skipped by reason."""
+        values, read, invalid = self._column_values(case)
         if self.malformed:
             invalid[InvalidReason.MALFORMED_CSV_ROW] += self.malformed
         return values, read + self.malformed, invalid
 
-    def _column_values(self, identifier_type: IdentifierType) -> tuple[list[bytes], int, Counter[str]]:
+    def _column_values(self, case_name: str) -> tuple[list[bytes], int, Counter[str]]:
         data = self.data.replace(b"\r\n", b"\n") if b"\r" in self.data else self.data
         if not data.isascii() or b'"' in data or b"\r" in data:
-            return _normalised_text_values(self._parsed_cells(), identifier_type)
-        case = _BYTES_CASE[identifier_type]
+            return _normalised_text_values(self._parsed_cells(), case_name)
+        case = _BYTES_CASE[case_name]
         lines = list(filter(None, (case(data) if case else data).split(b"\n")))
         delimiter = self.delimiter.encode("ascii")
         if delimiter in data:
@@ -408,16 +515,16 @@ def _normalised_ascii_values(
 
 
 def _normalised_text_values(
-    cells: Sequence[str | None], identifier_type: IdentifierType
+    cells: Sequence[str | None], case_name: str
 ) -> tuple[list[bytes], int, Counter[str]]:
     """Like ``_normalised_ascii_values`` for text cells: Unicode-aware strip and case, UTF-8 bytes out."""
     texts = [cell for cell in cells if cell is not None]
     joined = "\n".join(texts)
     if joined.isascii() and joined.count("\n") == len(texts) - 1:
-        case = _BYTES_CASE[identifier_type]
+        case = _BYTES_CASE[case_name]
         encoded = joined.encode("ascii")
         return _normalised_ascii_values((case(encoded) if case else encoded).split(b"\n"), len(cells))
-    text_case = _TEXT_CASE[identifier_type]
+    text_case = _TEXT_CASE[case_name]
     values: list[bytes] = []
     invalid: Counter[str] = Counter({InvalidReason.MISSING: len(cells) - len(texts)})
     for text in texts:
@@ -432,12 +539,17 @@ def _normalised_text_values(
     return values, len(cells), invalid
 
 
-def hash_chunk(chunk: RawChunk, identifier_type: IdentifierType) -> HashedChunk:
+def hash_chunk(
+    chunk: RawChunk, identifier_type: IdentifierType, options: IdentifierOptions = DEFAULT_OPTIONS
+) -> HashedChunk:
     """Normalise, validate and SHA-256 one raw chunk (runs in hashing worker processes too)."""
+    case = options.case_of(identifier_type)
     if isinstance(chunk, CsvBlock):
-        values, read, invalid = chunk.normalised_values(identifier_type)
+        values, read, invalid = chunk.normalised_values(case)
     else:
-        values, read, invalid = _normalised_text_values(chunk, identifier_type)
-    digests, skipped = _digest_values(values, identifier_type)
-    invalid.update(skipped)
-    return HashedChunk(digests, read, +invalid)
+        values, read, invalid = _normalised_text_values(chunk, case)
+    hashed = _digest_values(values, identifier_type)
+    hashed.read = read
+    invalid.update(hashed.invalid)
+    hashed.invalid = +invalid
+    return hashed

@@ -25,7 +25,7 @@ from airflow_provider_pinterest_audiences.customer_lists.plan import (
     MODES,
     UploadPlan,
 )
-from airflow_provider_pinterest_audiences.customer_lists.records import IdentifierType
+from airflow_provider_pinterest_audiences.customer_lists.records import DEFAULT_DEVICE_ID_CASE, IdentifierType
 from airflow_provider_pinterest_audiences.customer_lists.suppression import suppression_path_argument
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.health import upload_figures
@@ -80,6 +80,9 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
     :param sql: a query returning identifiers in ``column``; needs ``sql_conn_id``.
     :param sql_conn_id: Airflow connection of any DB-API database hook.
     :param list_type: one of ``EMAIL``, ``MAID``, ``IDFA``, ``LR_ID``, ``DLX_ID``, ``HASHED_PINNER_ID``.
+    :param device_id_case: MAID and IDFA only: the case device ids take before hashing, ``"lower"``
+        (default: what X's audience docs and Snap document; Pinterest documents none), ``"upper"`` or
+        ``"as_is"``. See the README's identifier table.
     :param column: the identifier column: a name (CSV with header, SQL, mapping items) or a 0-based index.
         Default: the first column.
     :param has_header: whether the CSV's first row is a header.
@@ -169,6 +172,7 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         dry_run: bool = False,
         max_list_exceptions: int | None = None,
         suppression_path: Any = None,
+        device_id_case: str = DEFAULT_DEVICE_ID_CASE,
         **kwargs: Any,
     ) -> None:
         super().__init__(ad_account_id=ad_account_id, **kwargs)
@@ -178,6 +182,7 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         self.sql = sql
         self.sql_conn_id = sql_conn_id
         self.list_type = IdentifierType.parse(list_type)
+        self.device_id_case = device_id_case
         self.column = column
         self.has_header = has_header
         self.delimiter = delimiter
@@ -249,6 +254,7 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
             suppression_path=checked.get("suppression_path"),
             dry_run=self.dry_run,
             max_list_exceptions=self.max_list_exceptions,
+            identifier_options=self.identifier_options(),
         )
 
     def _finished_upload(self, context: Context, plan: UploadPlan, summary: dict[str, Any]) -> None:

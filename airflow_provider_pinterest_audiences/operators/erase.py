@@ -26,7 +26,7 @@ from airflow_provider_pinterest_audiences.customer_lists.plan import (
     DEFAULT_MAX_INVALID_RATIO,
     UploadPlan,
 )
-from airflow_provider_pinterest_audiences.customer_lists.records import IdentifierType
+from airflow_provider_pinterest_audiences.customer_lists.records import DEFAULT_DEVICE_ID_CASE, IdentifierType
 from airflow_provider_pinterest_audiences.customer_lists.suppression import (
     SnapshotPurge,
     add_to_suppression,
@@ -90,6 +90,8 @@ class PinterestEraseCustomersOperator(IdentifierSourceMixin, PinterestBaseOperat
     :param state_paths: the ``state_path`` of each mirror upload of these accounts (templated; one or a
         list); needs ``suppression_path``, or the mirror would add the erased customers back.
     :param lease_ttl: seconds a lease on a state file lasts unless renewed (at least 30).
+    :param device_id_case: MAID and IDFA only: ``"lower"`` (default), ``"upper"`` or ``"as_is"``; give the
+        value the uploads of these lists were given, or the erased digests are not the uploaded ones.
 
     ``max_records_per_request``, ``max_request_bytes``, ``hashing_processes``, ``max_concurrent_requests``,
     ``pinterest_conn_id``, ``hook_params``: as for the upload operator.
@@ -134,6 +136,7 @@ class PinterestEraseCustomersOperator(IdentifierSourceMixin, PinterestBaseOperat
         hashing_processes: int | None = None,
         max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
         lease_ttl: float = DEFAULT_LEASE_TTL,
+        device_id_case: str = DEFAULT_DEVICE_ID_CASE,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -141,6 +144,7 @@ class PinterestEraseCustomersOperator(IdentifierSourceMixin, PinterestBaseOperat
         self.sql = sql
         self.sql_conn_id = sql_conn_id
         self.list_type = IdentifierType.parse(list_type)
+        self.device_id_case = device_id_case
         self.column = column
         self.has_header = has_header
         self.delimiter = delimiter
@@ -179,6 +183,7 @@ class PinterestEraseCustomersOperator(IdentifierSourceMixin, PinterestBaseOperat
             hashing_processes=self.hashing_processes,
             max_concurrent_requests=self.max_concurrent_requests,
             lease_ttl=float(self.lease_ttl),
+            identifier_options=self.identifier_options(),
         )
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -199,6 +204,7 @@ class PinterestEraseCustomersOperator(IdentifierSourceMixin, PinterestBaseOperat
                     "read": counts.read,
                     "valid": counts.valid,
                     "invalid": {str(reason): count for reason, count in sorted(counts.invalid.items())},
+                    "prehashed": counts.prehashed_by_kind(),
                     "distinct": distinct,
                 }
                 summary.update(self._erase(plan, checked, erased, erased_path, distinct, workdir))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_pinterest_audiences.customer_lists.csv_rows import check_malformed_rows
 from airflow_provider_pinterest_audiences.customer_lists.lease import MIN_LEASE_TTL
 from airflow_provider_pinterest_audiences.customer_lists.readers import check_csv_format
-from airflow_provider_pinterest_audiences.customer_lists.records import IdentifierType
+from airflow_provider_pinterest_audiences.customer_lists.records import IdentifierOptions, IdentifierType
 from airflow_provider_pinterest_audiences.customer_lists.source import (
     CustomerSource,
     redacted_source,
@@ -40,6 +40,7 @@ class IdentifierSourceMixin:
     sql: str | None
     sql_conn_id: str | None
     list_type: IdentifierType
+    device_id_case: str
     column: str | int | None
     has_header: bool
     delimiter: str
@@ -78,6 +79,11 @@ class IdentifierSourceMixin:
             )
         check_csv_format(self.delimiter, self.encoding)
         check_malformed_rows(self.on_malformed_row)
+        self.identifier_options()
+
+    def identifier_options(self) -> IdentifierOptions:
+        """How identifiers are normalised beyond their type's fixed rules (``device_id_case``), checked."""
+        return IdentifierOptions(device_id_case=self.device_id_case)
 
     def customer_source(self) -> CustomerSource:
         """The rendered reading arguments, as the upload engine reads them."""

@@ -83,7 +83,7 @@ def request_total(server: EmulatorServer) -> int:
             [" Ann@Example.com", "bob@example.org", "junk", ""],
             ["ann@example.com", "bob@example.org"],
         ),
-        ("IDFA", [*UUIDS, "not-a-uuid"], [u.upper() for u in UUIDS]),
+        ("IDFA", [*UUIDS, "not-a-uuid"], [u.lower() for u in UUIDS]),
         ("MAID", [*UUIDS, "00000000-0000-0000-0000-000000000000"], [u.lower() for u in UUIDS]),
         ("LR_ID", ["XY123", " Ab9 "], ["XY123", "Ab9"]),
         ("DLX_ID", ["dlx-1", "dlx-2"], ["dlx-1", "dlx-2"]),

@@ -199,7 +199,7 @@ def reference_value(cell: str | None, list_type: IdentifierType) -> bytes | str:
     if cell is None or not cell.strip():
         return "missing"
     text = cell.strip()
-    text = {"EMAIL": text.lower(), "MAID": text.lower(), "IDFA": text.upper()}.get(list_type.value, text)
+    text = {"EMAIL": text.lower(), "MAID": text.lower(), "IDFA": text.lower()}.get(list_type.value, text)
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError:

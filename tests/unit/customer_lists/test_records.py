@@ -69,7 +69,7 @@ def hash_all(
     [
         (IdentifierType.EMAIL, "  John.Doe@Example.COM \t", "john.doe@example.com"),
         (IdentifierType.EMAIL, "Ünïcode@Exämple.com", "ünïcode@exämple.com"),
-        (IdentifierType.IDFA, UUID.lower(), UUID),
+        (IdentifierType.IDFA, UUID, UUID.lower()),
         (IdentifierType.MAID, f" {UUID} ", UUID.lower()),
         (IdentifierType.LR_ID, " XY-AbC123 ", "XY-AbC123"),
         (IdentifierType.DLX_ID, "dlx:Mixed", "dlx:Mixed"),
@@ -129,7 +129,7 @@ def test_existing_sha256_passes_through_lowercased(identifier_type: IdentifierTy
         (IdentifierType.DLX_ID, "dlx\x85-1", InvalidReason.CONTROL_CHARACTER),
         (IdentifierType.MAID, UUID[:8] + "\x00" + UUID[9:], InvalidReason.CONTROL_CHARACTER),
         (IdentifierType.IDFA, "not-a-uuid", InvalidReason.MALFORMED_DEVICE_ID),
-        (IdentifierType.IDFA, UUID.replace("-", ""), InvalidReason.MALFORMED_DEVICE_ID),
+        (IdentifierType.IDFA, UUID.replace("-", "")[1:], InvalidReason.MALFORMED_DEVICE_ID),
         (IdentifierType.MAID, UUID[:-1] + "G", InvalidReason.MALFORMED_DEVICE_ID),
         (IdentifierType.MAID, "00000000-0000-0000-0000-000000000000", InvalidReason.ZEROED_DEVICE_ID),
         (IdentifierType.HASHED_PINNER_ID, "12345", InvalidReason.NOT_SHA256),
@@ -152,6 +152,8 @@ def _random_value(rng: random.Random) -> str:
         lambda: "".join(rng.choices(alphabet, k=rng.randint(0, 20))),
         lambda: f"{rng.choice(['a', 'B.c', '', '.x'])}@{rng.choice(['d.com', 'e', 'f..g', 'h.', '.i.j'])}",
         lambda: sha(str(rng.random())),
+        lambda: hashlib.md5(str(rng.random()).encode()).hexdigest().upper(),
+        lambda: hashlib.sha1(str(rng.random()).encode()).hexdigest(),
         lambda: UUID if rng.random() < 0.5 else UUID.lower().replace("a", "z"),
         lambda: "b" * rng.randint(240, 250) + "@c.com",
     ]
@@ -169,6 +171,7 @@ def test_block_fast_path_accepts_exactly_what_value_by_value_accepts(identifier_
     for chunk in one_by_one:
         expected.add(chunk)
     assert whole.invalid == expected.invalid
+    assert whole.prehashed == expected.prehashed
 
 
 @pytest.mark.parametrize(
