@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_pinterest_audiences.arguments import has_unrendered_template, optional
 from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.health import _count as whole_number
 from airflow_provider_pinterest_audiences.ids import flatten, pinterest_ids
 from airflow_provider_pinterest_audiences.operators.base import PinterestBaseOperator
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
 
     from airflow_provider_pinterest_audiences.arguments import ArgumentCheck
+    from airflow_provider_pinterest_audiences.hooks.pinterest import JSON
 
 MODES = ("add", "replace", "remove")
 INCLUDE_KEY = "AUDIENCE_INCLUDE"
@@ -62,6 +64,10 @@ def audience_targeting(targeting_spec: Mapping[str, Any] | None) -> dict[str, li
     return {key: [str(item) for item in spec.get(key) or []] for key in (INCLUDE_KEY, EXCLUDE_KEY)}
 
 
+class PinterestLowReachError(PinterestError):
+    """Pinterest estimates that an ad group's new targeting reaches fewer people than ``min_reach``."""
+
+
 class PinterestUpdateAdGroupAudiencesOperator(PinterestBaseOperator):
     """Include and/or exclude audiences in ad groups, never dropping their other targeting keys.
 
@@ -75,17 +81,22 @@ class PinterestUpdateAdGroupAudiencesOperator(PinterestBaseOperator):
     :param exclude: audience ids for ``AUDIENCE_EXCLUDE`` (templated).
     :param mode: ``add`` (default), ``replace`` or ``remove``; applies to each list given.
     :param dry_run: read the ad groups and log, per ad group, the audience targeting it would change
-        (before -> after); send no PATCH.
+        (before -> after); send no PATCH. ``min_reach`` is still checked.
+    :param min_reach: before any PATCH, ask Pinterest's audience sizing for each ad group to be changed,
+        with its new targeting (and its placement group and auto-targeting setting), and fail with
+        :class:`PinterestLowReachError`, naming every ad group whose estimated monthly reach has a lower
+        bound below this number; nothing is written then. ``None`` (default) asks nothing (templated).
 
     Returns (XCom) ``{ad_group_id: {"AUDIENCE_INCLUDE": [...], "AUDIENCE_EXCLUDE": [...]}}`` as targeted.
     """
 
-    template_fields: Sequence[str] = ("ad_account_id", "ad_group_ids", "include", "exclude")
+    template_fields: Sequence[str] = ("ad_account_id", "ad_group_ids", "include", "exclude", "min_reach")
     argument_checks: ClassVar[Mapping[str, ArgumentCheck]] = {
         **PinterestBaseOperator.argument_checks,
         "ad_group_ids": pinterest_ids,
         "include": optional(partial(pinterest_ids, allow_empty=True)),
         "exclude": optional(partial(pinterest_ids, allow_empty=True)),
+        "min_reach": optional(whole_number),
     }
 
     def __init__(
@@ -96,6 +107,7 @@ class PinterestUpdateAdGroupAudiencesOperator(PinterestBaseOperator):
         exclude: Sequence[str] | None = None,
         mode: str = "add",
         dry_run: bool = False,
+        min_reach: int | str | None = None,
         ad_account_id: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -109,6 +121,7 @@ class PinterestUpdateAdGroupAudiencesOperator(PinterestBaseOperator):
         if not isinstance(dry_run, bool):
             raise PinterestInvalidArgumentError("dry_run", f"expected True or False, got {dry_run!r}")
         self.dry_run = dry_run
+        self.min_reach = min_reach
         if include is None and exclude is None:
             raise PinterestInvalidArgumentError(
                 "include",
@@ -128,8 +141,10 @@ class PinterestUpdateAdGroupAudiencesOperator(PinterestBaseOperator):
         account = self.resolve_ad_account_id()
         to_write: list[tuple[str, dict[str, Any]]] = []
         targeted: dict[str, dict[str, list[str]]] = {}
+        groups: dict[str, JSON] = {}
         for ad_group_id in ad_group_ids:
-            current = self.hook.get_ad_group(account, ad_group_id).get("targeting_spec") or {}
+            groups[ad_group_id] = self.hook.get_ad_group(account, ad_group_id)
+            current = groups[ad_group_id].get("targeting_spec") or {}
             merged = merged_targeting(current, include, exclude, self.mode)
             targeted[ad_group_id] = audience_targeting(merged)
             _check_not_both(ad_group_id, targeted[ad_group_id])
@@ -142,6 +157,8 @@ class PinterestUpdateAdGroupAudiencesOperator(PinterestBaseOperator):
                         audience_targeting(current),
                         targeted[ad_group_id],
                     )
+        if checked["min_reach"] is not None:
+            self._check_reach(account, to_write, groups, checked["min_reach"])
         if self.dry_run:
             self.log.info(
                 "Dry run (mode=%s): %d ad groups would be updated, %d already targeted as asked; "
@@ -164,6 +181,40 @@ class PinterestUpdateAdGroupAudiencesOperator(PinterestBaseOperator):
             len(ad_group_ids) - len(to_write),
         )
         return targeted
+
+    def _check_reach(
+        self,
+        account: str,
+        to_write: Sequence[tuple[str, Mapping[str, Any]]],
+        groups: Mapping[str, JSON],
+        min_reach: int,
+    ) -> None:
+        """Raise :class:`PinterestLowReachError` naming each ad group of ``to_write`` whose new targeting
+        Pinterest estimates below ``min_reach`` (the lower bound of its range); log every estimate."""
+        short = []
+        for ad_group_id, spec in to_write:
+            group = groups[ad_group_id]
+            reach = self.hook.audience_sizing(
+                account,
+                spec,
+                placement_group=group.get("placement_group"),
+                auto_targeting_enabled=group.get("auto_targeting_enabled"),
+            )
+            self.log.info(
+                "Ad group %s: Pinterest estimates a monthly reach of %s people with the new targeting "
+                "(min_reach %d).",
+                ad_group_id,
+                reach,
+                min_reach,
+            )
+            if reach.lower_bound < min_reach:
+                short.append(f"ad group {ad_group_id} {reach}")
+        if short:
+            raise PinterestLowReachError(
+                f"min_reach={min_reach}: expected an estimated monthly reach of at least {min_reach:,} "
+                f"people (the lower bound of Pinterest's audience sizing), saw {'; '.join(short)}. "
+                "No ad group was updated."
+            )
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
         """OpenLineage: audiences included or excluded in, ad groups targeted out (none in a dry run)."""
