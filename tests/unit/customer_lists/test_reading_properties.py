@@ -27,7 +27,6 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -480,8 +479,3 @@ def test_read_iterable_matches_the_reference(
     expected = reference_outcome([as_text(item) for item in items], list_type)
     got = hashed_outcome(read_iterable(items, chunk_size=chunk_size), list_type, processes=1)
     assert got == expected
-
-
-def test_the_example_counts_are_what_the_readme_says() -> None:
-    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
-    assert f"{EXAMPLES['ci']} generated examples" in readme
