@@ -6,12 +6,15 @@ Statuses are computed when read, from the emulated clock: nothing runs in the ba
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .population import matching_records
 from .settings import EmulatorSettings
 from .validation import Records
 
@@ -48,6 +51,13 @@ def shared_account_api(account_id: str, business: bool, shared_at: float) -> dic
 def record_matches(record: str, match_rate: float) -> bool:
     """Whether a record "matches" a Pinterest user: a deterministic draw from the record's CRC-32."""
     return zlib.crc32(record.encode()) < match_rate * 2**32
+
+
+def record_matcher(settings: EmulatorSettings) -> Callable[[str], bool]:
+    """Whether a record matches a Pinterest user: one of ``known_users`` when set, else the random draw."""
+    if settings.known_users:
+        return matching_records(settings.known_users).__contains__
+    return functools.partial(record_matches, match_rate=settings.match_rate)
 
 
 def stable_number(*parts: object) -> int:
@@ -89,24 +99,25 @@ class CustomerList:
         else:
             self.num_removed_user_records += count
         if not self.store_records:
-            # Counts only: no per-record work, so members and matches are estimates.
+            # Counts only: no per-record work, so members and matches are estimates (match_rate even with
+            # known_users).
             delta = count if operation == "ADD" else -count
             self.member_count = max(0, self.member_count + delta)
             self.matched_count = round(self.member_count * settings.match_rate)
             return
-        rate = settings.match_rate
+        matches = record_matcher(settings)
         batch = records.text.split(",")
         if operation == "ADD":
             self.added.extend(batch)
             new = set(batch)
             new.difference_update(self.members)
             self.members.update(new)
-            self.matched_count += sum(1 for record in new if record_matches(record, rate))
+            self.matched_count += sum(map(matches, new))
         else:
             self.removed.extend(batch)
             gone = self.members.intersection(batch)
             self.members.difference_update(gone)
-            self.matched_count -= sum(1 for record in gone if record_matches(record, rate))
+            self.matched_count -= sum(map(matches, gone))
         self.member_count = len(self.members)
 
     def status(self, settings: EmulatorSettings, now: float) -> str:

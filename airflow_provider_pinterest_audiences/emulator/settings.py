@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .population import parse_known_user
+
 ENV_PREFIX = "PINTEREST_EMULATOR_"
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -47,13 +49,20 @@ class EmulatorSettings:
     storm_retry_after_seconds: float = 0.1
     store_records: bool = True
     strict_fields: bool = False  # refuse request fields the spec does not list (Pinterest ignores them)
+    # The Pinterest users, as ``TYPE:identifier`` entries (``population``): when given, a record matches
+    # only if it stands for one of them; when empty, ``match_rate`` of the records match, drawn at random.
+    known_users: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("access_token", "client_id", "client_secret", "refresh_token"):
             if not getattr(self, name):
                 raise ValueError(f"{name} must not be empty")
-        if isinstance(self.ad_account_ids, str):
-            raise ValueError("ad_account_ids must be a tuple of ids, not one string")
+        for name in ("ad_account_ids", "known_users"):
+            if isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a tuple of entries, not one string")
+        object.__setattr__(self, "known_users", tuple(self.known_users))  # a list from a test marker too
+        for entry in self.known_users:
+            parse_known_user(entry)
         accounts = [("ad_account_id", self.ad_account_id)] + [
             ("ad_account_ids", a) for a in self.ad_account_ids
         ]
