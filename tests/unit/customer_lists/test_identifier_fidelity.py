@@ -7,12 +7,15 @@ import hashlib
 import re
 import uuid
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_pinterest_audiences.customer_lists.batches import Batch
+from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan
 from airflow_provider_pinterest_audiences.customer_lists.records import (
     DIGEST_SIZE,
     IdentifierOptions,
@@ -207,3 +210,37 @@ def test_records_sent_match_the_reference_normaliser(
     ]
     assert chunk.prehashed == Counter(how for _, how in expected if how != "hashed here")
     assert chunk.valid + sum(chunk.invalid.values()) == chunk.read == len(values)
+
+
+# --- the operators' argument ------------------------------------------------------------------------------
+
+
+def _upload_plan(**kwargs: Any) -> UploadPlan:
+    from airflow_provider_pinterest_audiences.operators.customer_list import (
+        PinterestUploadCustomerListOperator,
+    )
+
+    operator = PinterestUploadCustomerListOperator(
+        task_id="upload", customer_list_name="Buyers", source=["a@b.co"], ad_account_id="1", **kwargs
+    )
+    return operator.upload_plan()
+
+
+def _erase_plan(**kwargs: Any) -> UploadPlan:
+    from airflow_provider_pinterest_audiences.operators.erase import PinterestEraseCustomersOperator
+
+    return PinterestEraseCustomersOperator(task_id="erase", source=["a@b.co"], **kwargs).read_plan()
+
+
+@pytest.mark.parametrize("plan", [_upload_plan, _erase_plan])
+def test_operators_refuse_a_bad_device_id_case_when_the_dag_is_parsed(
+    plan: Callable[..., UploadPlan],
+) -> None:
+    with pytest.raises(PinterestInvalidArgumentError, match=r"device_id_case.*'lower', 'upper', 'as_is'"):
+        plan(list_type="IDFA", device_id_case="uppercase")
+
+
+@pytest.mark.parametrize("plan", [_upload_plan, _erase_plan])
+def test_operators_hand_their_device_id_case_to_the_reading(plan: Callable[..., UploadPlan]) -> None:
+    assert plan(list_type="MAID", device_id_case="as_is").identifier_options == IdentifierOptions("as_is")
+    assert plan(list_type="MAID").identifier_options == IdentifierOptions("lower")
