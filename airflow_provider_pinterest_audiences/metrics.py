@@ -6,7 +6,9 @@ id also travels as a tag for backends that keep tags. Under Airflow's ``[metrics
 * ``pinterest.audience.<id>.size`` and ``pinterest.audience.<id>.match_rate`` (gauges, when known);
 * ``pinterest.customer_list.<id>.records_sent``, ``.records_added``, ``.records_removed``,
   ``.records_invalid`` and, when the upload summary counts them, ``.records_duplicate`` and
-  ``.records_suppressed`` (counters; none for a dry run).
+  ``.records_suppressed`` (counters; none for a dry run);
+* ``pinterest.customer_list.<id>.rate_limit_waits`` and ``.rate_limit_wait_ms``: the upload's waits on
+  HTTP 429 and the milliseconds they took (counters, when the summary has them).
 
 Ids and counts only, never an identifier.
 """
@@ -78,5 +80,9 @@ def emit_upload(summary: Mapping[str, Any], stats: StatsClient | None = None) ->
     for key, name in (("duplicates", "records_duplicate"), ("suppressed", "records_suppressed")):
         if summary.get(key) is not None:
             counts[name] = int(summary[key])
+    waits = summary.get("rate_limit_waits")
+    if waits is not None:
+        counts["rate_limit_waits"] = int(waits["count"])
+        counts["rate_limit_wait_ms"] = round(float(waits["seconds"]) * 1000)
     for name, count in counts.items():
         client.incr(f"pinterest.customer_list.{list_id}.{name}", count, tags=tags)

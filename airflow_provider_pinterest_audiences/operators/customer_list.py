@@ -285,12 +285,15 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
             result = run_upload(
                 plan,
                 self.hook,
-                new_hook=lambda: PinterestHook(self.pinterest_conn_id, **self.hook_params),
+                new_hook=lambda: PinterestHook(  # the upload's 429 waits counted together
+                    self.pinterest_conn_id,
+                    **{**self.hook_params, "rate_limit_waits": self.hook.rate_limit_waits},
+                ),
                 log=self.log,
             )
         finally:
             self.hook.close()
-        summary = result.summary(plan)
+        summary = result.summary(plan, self.hook.rate_limit_waits.figures())
         context["ti"].xcom_push(key="upload_summary", value=summary)
         self._finished_upload(context, plan, summary)
         self.log.info(

@@ -51,6 +51,15 @@ def test_duplicates_and_suppressed_are_counted_when_the_summary_has_them() -> No
     assert ("incr", "pinterest.customer_list.3969491.records_suppressed", 3, LIST_TAGS) in stats.sent
 
 
+def test_rate_limit_waits_are_counted_when_the_summary_has_them() -> None:
+    stats = FakeStats()
+
+    emit_upload({**SUMMARY, "rate_limit_waits": {"count": 3, "seconds": 1.25}}, stats)
+
+    assert ("incr", "pinterest.customer_list.3969491.rate_limit_waits", 3, LIST_TAGS) in stats.sent
+    assert ("incr", "pinterest.customer_list.3969491.rate_limit_wait_ms", 1_250, LIST_TAGS) in stats.sent
+
+
 @pytest.mark.parametrize("change", [{"customer_list_id": None}, {"dry_run": True}])
 def test_an_upload_that_wrote_nothing_emits_nothing(change: dict[str, Any]) -> None:
     stats = FakeStats()
@@ -138,3 +147,59 @@ def test_the_upload_operator_emits_its_counters(monkeypatch: pytest.MonkeyPatch)
     sent = {stat.rsplit(".", 1)[1]: count for _, stat, count, _ in stats.sent}
     assert {stat.rsplit(".", 1)[0] for _, stat, _, _ in stats.sent} == {f"pinterest.customer_list.{list_id}"}
     assert (sent["records_sent"], sent["records_added"], sent["records_invalid"]) == (40, 40, 1)
+
+
+def test_an_upload_counts_the_429_waits_of_all_its_sending_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rate-limit storm armed by the first batch sent from a worker thread: the waits of every thread's
+    hook reach ``upload_summary`` and the metrics."""
+    import threading
+
+    import requests
+
+    from airflow_provider_pinterest_audiences import metrics
+    from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
+    from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
+    from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+    from airflow_provider_pinterest_audiences.operators.customer_list import (
+        PinterestUploadCustomerListOperator,
+    )
+    from tests.integration.test_audience_operators import FakeTI
+
+    stats = FakeStats()
+    monkeypatch.setattr(metrics, "airflow_stats", lambda: stats)
+    storm = {"rate_limit_storm": 4, "storm_retry_after_seconds": 0.02}
+    sending_hooks: set[int] = set()
+    tallies: set[int] = set()
+    armed = threading.Lock()
+    update = PinterestHook.update_customer_list
+
+    def arm_then_update(hook: PinterestHook, *args: Any, **kwargs: Any) -> Any:
+        with armed:
+            if not sending_hooks:
+                requests.post(
+                    f"{server.root_url}/_emulator/faults", json=storm, timeout=10
+                ).raise_for_status()
+            sending_hooks.add(id(hook))
+            tallies.add(id(hook.rate_limit_waits))
+        return update(hook, *args, **kwargs)
+
+    monkeypatch.setattr(PinterestHook, "update_customer_list", arm_then_update)
+    emails = [f"person{i}@example.com" for i in range(120)]
+    ti = FakeTI()
+    with EmulatorServer(EmulatorSettings(), host="127.0.0.1", port=0) as server:
+        monkeypatch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", server.connection_json())
+        upload = PinterestUploadCustomerListOperator(
+            task_id="upload",
+            customer_list_name="Storm",
+            source=emails,
+            hashing_processes=1,
+            max_records_per_request=10,
+            max_concurrent_requests=2,
+        )
+        list_id = upload.execute({"ti": ti})
+
+    waits = ti.xcoms["upload_summary"]["rate_limit_waits"]
+    assert len(sending_hooks) == 2 and len(tallies) == 1  # two worker hooks, one tally
+    assert waits == {"count": 4, "seconds": 0.08}  # four Retry-After: 0.02
+    sent = {stat.rsplit(".", 1)[1]: count for _, stat, count, _ in stats.sent if list_id in stat}
+    assert (sent["rate_limit_waits"], sent["rate_limit_wait_ms"]) == (4, round(waits["seconds"] * 1000))
