@@ -4,41 +4,28 @@ is asked for each ad group's new targeting before any PATCH, and a reach below t
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
 from airflow_provider_pinterest_audiences.hooks.pinterest import AudienceReach, PinterestHook
-from airflow_provider_pinterest_audiences.operators.ad_group import (
-    PinterestLowReachError,
-    PinterestUpdateAdGroupAudiencesOperator,
-)
-from tests.integration.emulator_api import ACCOUNT, control, emulator_settings
-from tests.openapi_spec import require_spec
+from airflow_provider_pinterest_audiences.operators.ad_group import PinterestLowReachError
+from tests.integration.emulator_api import ACCOUNT, control, server_fixture
+from tests.integration.test_ad_group_operator import targeting, update
 
 SIZING_PATH = f"/v5/ad_accounts/{ACCOUNT}/ad_groups/audience_sizing"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    require_spec()
-    with EmulatorServer(emulator_settings()) as running, pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", running.connection_json())
-        yield running
+server = server_fixture()
 
 
 @pytest.fixture
-def ad_groups(server: EmulatorServer) -> dict[str, dict[str, Any]]:
-    """The freshly seeded ad groups: id -> targeting spec."""
+def ad_groups(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, Any]]:
+    """The freshly seeded ad groups (id -> targeting spec), the connection pointing at the emulator."""
+    monkeypatch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", server.connection_json())
     control(server, "POST", "/reset")
     return targeting(server)
-
-
-def targeting(server: EmulatorServer) -> dict[str, dict[str, Any]]:
-    groups = control(server, "GET", "/summary")["ad_accounts"][ACCOUNT]["ad_groups"]
-    return {group["id"]: group["targeting_spec"] for group in groups}
 
 
 def requests_made(server: EmulatorServer, method: str, path: str | None = None) -> int:
@@ -66,12 +53,6 @@ def reach_of(ad_group_id: str, spec: dict[str, Any]) -> AudienceReach:
         placement_group=group["placement_group"],
         auto_targeting_enabled=group["auto_targeting_enabled"],
     )
-
-
-def update(**kwargs: Any) -> dict[str, dict[str, list[str]]]:
-    operator = PinterestUpdateAdGroupAudiencesOperator(task_id="target", **kwargs)
-    result: dict[str, dict[str, list[str]]] = operator.execute({})
-    return result
 
 
 def test_a_reach_below_min_reach_fails_naming_both_and_writes_nothing(
