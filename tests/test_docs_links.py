@@ -16,8 +16,18 @@ PAGES = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
 FENCED_BLOCK = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 # The target of an inline link or image: [text](target) or ![alt](target "title").
 LINK_TARGET = re.compile(r"\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
-# A pymdownx.snippets inclusion: --8<-- "path" or --8<-- "path:section", relative to the repository.
-SNIPPET = re.compile(r'^--8<-- "([^":]+)(?::[\w-]+)?"$', re.MULTILINE)
+# pymdownx.snippets inclusions, relative to the repository: one line (--8<-- "path" or "path:section"), or
+# a block of paths between two --8<-- lines (the form inside code fences, which ruff format leaves alone).
+INLINE_SNIPPET = re.compile(r'^--8<-- "([^"]+)"$', re.MULTILINE)
+BLOCK_SNIPPET = re.compile(r"^--8<--\n(.*?)^--8<--$", re.MULTILINE | re.DOTALL)
+EXAMPLES = sorted([*(REPO / "example_dags").glob("*.py"), *(REPO / "docs" / "examples").glob("*.py")])
+
+
+def included_files(page: Path) -> list[str]:
+    """The repository files ``page`` includes (a section or line range of one counts as the file)."""
+    text = page.read_text(encoding="utf-8")
+    blocks = [line for block in BLOCK_SNIPPET.findall(text) for line in block.split()]
+    return [name.split(":")[0] for name in [*INLINE_SNIPPET.findall(text), *blocks]]
 
 
 def relative_targets(page: Path) -> list[str]:
@@ -42,5 +52,9 @@ def test_the_readme_links_to_every_docs_page() -> None:
 
 @pytest.mark.parametrize("page", PAGES[1:], ids=lambda page: str(page.relative_to(REPO)))
 def test_included_files_exist(page: Path) -> None:
-    included = SNIPPET.findall(page.read_text(encoding="utf-8"))
-    assert [path for path in included if not (REPO / path).is_file()] == []
+    assert [path for path in included_files(page) if not (REPO / path).is_file()] == []
+
+
+def test_every_example_is_shown_on_a_page() -> None:
+    shown = {(REPO / path).resolve() for page in PAGES[1:] for path in included_files(page)}
+    assert [str(path.relative_to(REPO)) for path in EXAMPLES if path not in shown] == []
