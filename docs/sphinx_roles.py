@@ -1,8 +1,10 @@
-"""Griffe extension for the docs build: Sphinx roles in docstrings render as code, not as raw markup.
+"""Griffe extension for the docs build: the reST markup of docstrings renders as it would in Sphinx.
 
-The docstrings follow Airflow's Sphinx conventions (``:class:`~package.module.Name```), which Markdown
-would show verbatim. Each role becomes a code span of the name it shows in Sphinx: the last component with
-``~``, the whole target otherwise.
+The docstrings follow Airflow's Sphinx conventions, which Markdown would show verbatim:
+
+* a role (``:class:`~package.module.Name```) becomes a code span of the name Sphinx shows: the last
+  component with ``~``, the whole target otherwise;
+* a paragraph ending in ``::`` before an indented literal block ends in ``:`` (Sphinx drops one colon).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 import griffe
 
 ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|data|exc|mod|obj):`(~?)([\w.]+)`")
+LITERAL_BLOCK_MARKER = re.compile(r"(?<=\S)::$", re.MULTILINE)
 
 
 def as_code(match: re.Match[str]) -> str:
@@ -25,4 +28,5 @@ class SphinxRoles(griffe.Extension):
 
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         if obj.docstring is not None:
-            obj.docstring.value = ROLE.sub(as_code, obj.docstring.value)
+            text = ROLE.sub(as_code, obj.docstring.value)
+            obj.docstring.value = LITERAL_BLOCK_MARKER.sub(":", text)
