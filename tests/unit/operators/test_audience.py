@@ -267,6 +267,7 @@ def test_template_fields_cover_ids_names_rule_pieces_and_description() -> None:
         "ad_group_ids",
         "include",
         "exclude",
+        "min_reach",
     )
 
 
