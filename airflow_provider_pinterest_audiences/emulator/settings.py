@@ -164,4 +164,6 @@ def coerce_json_field(name: str, value: Any) -> Any:
         return float(value)
     if base == "str" and isinstance(value, str):
         return value
+    if base == "tuple[str, ...]" and isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return tuple(value)
     raise ValueError(f"{name} must be {annotation}, got {value!r}")

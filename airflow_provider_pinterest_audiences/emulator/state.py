@@ -49,6 +49,7 @@ LIVE_FIELDS = frozenset(
         "audience_initializing_seconds",
         "audience_processing_seconds",
         "min_audience_size",
+        "known_users",  # lists already processed keep their matches
     }
 )
 

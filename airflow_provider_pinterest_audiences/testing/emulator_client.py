@@ -61,6 +61,17 @@ class PinterestEmulator:
         answer: dict[str, Any] = self.control("POST", "/faults", settings)
         return answer
 
+    def set_known_users(self, **identifiers_by_type: list[str]) -> None:
+        """The Pinterest users the emulator knows, in plain text, by list type: ``EMAIL=emails, IDFA=idfas``.
+
+        From then on a record matches only if it stands for one of them, in a form Pinterest's spec allows,
+        after the normalisation the README documents (the lists already processed keep their matches).
+        """
+        entries = [
+            f"{list_type}:{value}" for list_type, values in identifiers_by_type.items() for value in values
+        ]
+        self.configure(known_users=entries)
+
     def reset(self) -> None:
         """Back to the seeded start: no lists or audiences, initial settings, counters at zero."""
         self.control("POST", "/reset")
@@ -83,7 +94,8 @@ class PinterestEmulator:
         return item
 
     def customer_list(self, name: str, ad_account_id: str | None = None) -> dict[str, Any]:
-        """The customer list called ``name``: id, status, list_type, member_count, uploaded/removed counts."""
+        """The customer list called ``name``: id, status, list_type, member_count, matched_count (the members
+        that are Pinterest users), uploaded/removed counts."""
         return self._named("customer_lists", name, ad_account_id)
 
     def members(self, list_name: str, ad_account_id: str | None = None) -> set[str]:

@@ -13,7 +13,10 @@ from airflow_provider_pinterest_audiences.emulator.population import matching_re
 from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
 from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
 from airflow_provider_pinterest_audiences.operators.customer_list import PinterestUploadCustomerListOperator
-from airflow_provider_pinterest_audiences.testing.emulator_client import PinterestEmulator
+from airflow_provider_pinterest_audiences.testing.emulator_client import (
+    EmulatorControlError,
+    PinterestEmulator,
+)
 from tests.integration.emulator_api import ACCOUNT, Api, emulator_settings
 
 IDFAS = ["6D92078A-8246-4BA4-AE5B-76104861E7DC", "0F7C6A1E-3B2D-4C5E-9F8A-1B2C3D4E5F60"]
@@ -168,3 +171,17 @@ def test_a_prehashed_md5_email_of_a_known_user_is_accepted_and_matches(
         hexdigest("sha256", "bob@example.org"),
     }
     assert pinterest_emulator.customer_list("md5 emails")["matched_count"] == 2
+
+
+def test_known_users_can_be_set_live_from_the_client(pinterest_emulator: PinterestEmulator) -> None:
+    pinterest_emulator.set_known_users(EMAIL=["Ann@Example.com"], IDFA=IDFAS[:1])
+    upload("live", ["ann@example.com", "zed@example.com", IDFAS[0]], "EMAIL", max_invalid_ratio=0.5)
+    live = pinterest_emulator.customer_list("live")
+    assert (live["member_count"], live["matched_count"]) == (2, 1)  # the IDFA is no email: skipped
+
+
+def test_a_bad_live_entry_is_refused_naming_known_users(pinterest_emulator: PinterestEmulator) -> None:
+    with pytest.raises(EmulatorControlError, match="known_users"):
+        pinterest_emulator.configure(known_users=["PHONE:+15555550100"])
+    with pytest.raises(EmulatorControlError, match="known_users"):
+        pinterest_emulator.configure(known_users="EMAIL:ann@example.com")
