@@ -89,9 +89,9 @@ class IdentifierType(_TextEnum):
     EMAIL = "EMAIL"
     """Email address: trimmed, lowercased, shape-checked."""
     MAID = "MAID"
-    """Android advertising id (a UUID): lowercased."""
+    """Android advertising id (a UUID): in ``device_id_case`` (default lower)."""
     IDFA = "IDFA"
-    """Apple identifier for advertisers (a UUID): uppercased."""
+    """Apple identifier for advertisers (a UUID): in ``device_id_case`` (default lower)."""
     LR_ID = "LR_ID"
     """LiveRamp id: trimmed, case kept."""
     DLX_ID = "DLX_ID"
@@ -356,7 +356,8 @@ _SHAPE_PROBLEM: dict[IdentifierType, Callable[[bytes, Sequence[bytes]], InvalidR
 }
 
 
-# Types whose shape test fails on 64 hex digits, so a block that passes it holds no already-hashed value.
+# Types whose shape test fails on any hex digest (32, 40 or 64 digits), so a block that passes it holds no
+# already-hashed value.
 _SHAPE_REJECTS_DIGESTS = frozenset(
     {IdentifierType.EMAIL, IdentifierType.MAID, IdentifierType.IDFA, IdentifierType.HASHED_PINNER_ID}
 )
