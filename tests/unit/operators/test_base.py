@@ -94,7 +94,13 @@ def valid_arguments() -> dict[str, list[dict[str, Any]]]:
         ],
         "PinterestArchiveAudienceOperator": [{"ad_account_id": ACCOUNT, "audience_id": "1"}],
         "PinterestUpdateAdGroupAudiencesOperator": [
-            {"ad_account_id": ACCOUNT, "ad_group_ids": ["1", "2"], "include": ["3"], "exclude": ["4"]}
+            {
+                "ad_account_id": ACCOUNT,
+                "ad_group_ids": ["1", "2"],
+                "include": ["3"],
+                "exclude": ["4"],
+                "min_reach": 1000,
+            }
         ],
         "PinterestAudienceSensor": [
             {
