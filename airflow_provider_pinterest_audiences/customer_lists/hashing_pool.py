@@ -2,7 +2,8 @@
 
 The calling process only reads (CSV blocks are raw bytes cut at row boundaries); workers parse, normalise,
 validate and hash, and send back packed digests. At most two chunks per worker are in flight, so memory
-stays flat whatever the input size. Inputs of one chunk, or ``processes=1``, never start a pool.
+stays flat whatever the input size. Inputs of one chunk, or ``processes=1``, never start a pool. A source
+with several identifier columns sends each block once and gets one hashed chunk per column back.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import multiprocessing
 import os
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import chain
 from multiprocessing.context import BaseContext
@@ -51,22 +52,46 @@ def hash_chunks(
     options: IdentifierOptions = DEFAULT_OPTIONS,
 ) -> Iterator[HashedChunk]:
     """``hash_chunk`` over ``chunks``, results in input order, on ``processes`` workers (None: all CPUs)."""
+    columns = ([chunk] for chunk in chunks)
+    hashed = hash_column_chunks(columns, [identifier_type], processes=processes, options=options)
+    return (chunk for (chunk,) in hashed)
+
+
+def hash_columns(
+    chunks: Sequence[RawChunk], identifier_types: Sequence[IdentifierType], options: IdentifierOptions
+) -> list[HashedChunk]:
+    """``hash_chunk`` of each column's chunk with its type (one task of a worker)."""
+    return [
+        hash_chunk(chunk, list_type, options)
+        for chunk, list_type in zip(chunks, identifier_types, strict=True)
+    ]
+
+
+def hash_column_chunks(
+    chunks: Iterable[Sequence[RawChunk]],
+    identifier_types: Sequence[IdentifierType],
+    *,
+    processes: int | None = None,
+    options: IdentifierOptions = DEFAULT_OPTIONS,
+) -> Iterator[list[HashedChunk]]:
+    """``hash_columns`` over ``chunks`` (one raw chunk per column, typed by ``identifier_types``), results
+    in input order, on ``processes`` workers (None: all CPUs)."""
     workers = available_cpus() if processes is None else processes
     pending_chunks = iter(chunks)
     head = [chunk for chunk in (next(pending_chunks, None), next(pending_chunks, None)) if chunk is not None]
     # A daemonic process (a Celery worker's pool child) may not have children: hash in this process.
     if workers <= 1 or len(head) < 2 or multiprocessing.current_process().daemon:
         for chunk in chain(head, pending_chunks):
-            yield hash_chunk(chunk, identifier_type, options)
+            yield hash_columns(chunk, identifier_types, options)
         return
     # gc.freeze in each worker: its collections then skip every object inherited from the parent (an
     # Airflow task holds hundreds of thousands), instead of writing to their headers and so copying most of
     # the parent's heap page by page. That copying cost the workers a third more CPU.
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=gc.freeze)
-    in_flight: deque[Future[HashedChunk]] = deque()
+    in_flight: deque[Future[list[HashedChunk]]] = deque()
     try:
         for chunk in chain(head, pending_chunks):
-            in_flight.append(pool.submit(hash_chunk, chunk, identifier_type, options))
+            in_flight.append(pool.submit(hash_columns, chunk, identifier_types, options))
             if len(in_flight) >= IN_FLIGHT_PER_PROCESS * workers:
                 yield in_flight.popleft().result()
         while in_flight:

@@ -1,9 +1,9 @@
 """A mirror run: make the customer list hold exactly the source, diffed against the last snapshot.
 
-Read the source into digest buckets, take the state's lease, check the snapshot still tells the list's
-story (``freshness``), diff the source against it (and the pending file of a failed run), record what this
-run may change (pending), send the ADD and REMOVE batches, then save the new snapshot with what the list
-reports afterwards. A failed run can be retried, even with a changed source, and ends with the same
+Given the source's digests (read by ``upload``), take the state's lease, check the snapshot still tells
+the list's story (``freshness``), diff the source against it (and the pending file of a failed run), record
+what this run may change (pending), send the ADD and REMOVE batches, then save the new snapshot with what
+the list reports afterwards. A failed run can be retried, even with a changed source, and ends with the same
 membership as a clean run. A snapshot the list contradicts fails the run, or with
 ``on_stale_snapshot="resync"`` is trusted for nothing but removals: every desired member is sent again.
 """
@@ -26,7 +26,6 @@ from airflow_provider_pinterest_audiences.customer_lists.freshness import (
 from airflow_provider_pinterest_audiences.customer_lists.lease import StateLease, lock_path_for
 from airflow_provider_pinterest_audiences.customer_lists.list_writer import ListWriter
 from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan, UploadResult
-from airflow_provider_pinterest_audiences.customer_lists.reading import read_digests
 from airflow_provider_pinterest_audiences.customer_lists.records import RecordCounts
 from airflow_provider_pinterest_audiences.customer_lists.snapshot import (
     DigestBuckets,
@@ -39,7 +38,11 @@ from airflow_provider_pinterest_audiences.customer_lists.snapshot import (
     save_snapshot,
 )
 from airflow_provider_pinterest_audiences.customer_lists.state_files import remove_leftovers
-from airflow_provider_pinterest_audiences.customer_lists.suppression import refilter, suppression_generation
+from airflow_provider_pinterest_audiences.customer_lists.suppression import (
+    ReadCounts,
+    refilter,
+    suppression_generation,
+)
 from airflow_provider_pinterest_audiences.exceptions import PinterestApiError
 
 
@@ -96,30 +99,35 @@ def _while_leased(batches: Iterator[Batch], lease: StateLease) -> Iterator[Batch
         yield batch
 
 
-def mirror_list(plan: UploadPlan, writer: ListWriter, workdir: str, log: logging.Logger) -> UploadResult:
-    """Run ``plan`` (mode ``mirror``) through ``writer``, with local scratch files in ``workdir``.
+def mirror_list(
+    plan: UploadPlan,
+    writer: ListWriter,
+    desired: DigestBuckets,
+    counts: ReadCounts,
+    workdir: str,
+    log: logging.Logger,
+) -> UploadResult:
+    """Run ``plan`` (mode ``mirror``) through ``writer``: make the list hold the ``desired`` digests (the
+    source, read with ``counts``), with local scratch files in ``workdir``.
 
-    The source is read before the lease is taken, so bad input fails without touching the state. A dry
-    run takes no lease and writes nothing: it reads the state and the list, and returns the diff's counts.
+    The caller reads the source before this takes the lease, so bad input fails without touching the
+    state. A dry run takes no lease and writes nothing: it reads the state and the list, and returns the
+    diff's counts.
     """
     state_path = as_state_path(plan.state_path)
-    with DigestBuckets(workdir) as desired:
-        counts = read_digests(plan, desired.add, log)
-        if plan.dry_run:
-            return _mirror_leased(plan, writer, desired, workdir, None, log, counts)
-        with StateLease(state_path, ttl=plan.lease_ttl, log=log) as lease, ExitStack() as stack:
-            remove_leftovers([state_path, pending_path_for(state_path), lock_path_for(state_path)], log)
-            if plan.suppression_path is not None and (
-                suppression_generation(plan.suppression_path) != counts.suppression_generation
-            ):
-                # An erase merged into the set while the source was read: check against it once more.
-                log.info(
-                    "Suppression set %s changed during the read; applying it again", plan.suppression_path
-                )
-                desired = stack.enter_context(
-                    refilter(desired, plan.suppression_path, plan.list_type.value, workdir, counts)
-                )
-            return _mirror_leased(plan, writer, desired, workdir, lease, log, counts)
+    if plan.dry_run:
+        return _mirror_leased(plan, writer, desired, workdir, None, log, counts)
+    with StateLease(state_path, ttl=plan.lease_ttl, log=log) as lease, ExitStack() as stack:
+        remove_leftovers([state_path, pending_path_for(state_path), lock_path_for(state_path)], log)
+        if plan.suppression_path is not None and (
+            suppression_generation(plan.suppression_path) != counts.suppression_generation
+        ):
+            # An erase merged into the set while the source was read: check against it once more.
+            log.info("Suppression set %s changed during the read; applying it again", plan.suppression_path)
+            desired = stack.enter_context(
+                refilter(desired, plan.suppression_path, plan.list_type.value, workdir, counts)
+            )
+        return _mirror_leased(plan, writer, desired, workdir, lease, log, counts)
 
 
 def _mirror_leased(

@@ -193,6 +193,32 @@ def read_csv(
     ``"invalid"`` counts it as ``malformed_csv_row`` and reads on from the next line. ``encoding`` is any
     text encoding; a byte-order mark is handled as ``text_encoding`` says.
     """
+    blocks = read_csv_columns(
+        source,
+        columns=[column],
+        has_header=has_header,
+        delimiter=delimiter,
+        encoding=encoding,
+        block_bytes=block_bytes,
+        malformed_rows=malformed_rows,
+        max_row_bytes=max_row_bytes,
+    )
+    return (block for (block,) in blocks)
+
+
+def read_csv_columns(
+    source: CsvSource,
+    *,
+    columns: Sequence[str | int | None],
+    has_header: bool = False,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    block_bytes: int = DEFAULT_CSV_BLOCK_BYTES,
+    malformed_rows: str = "fail",
+    max_row_bytes: int = MAX_ROW_BYTES,
+) -> Iterator[list[CsvBlock]]:
+    """``read_csv`` for several columns at once: the file is read once, and each block of rows comes as one
+    ``CsvBlock`` per column of ``columns`` (the same bytes, each block naming its column)."""
     check_csv_format(delimiter, encoding)
     check_malformed_rows(malformed_rows, "malformed_rows")
     with open_source(source) as handle:
@@ -208,11 +234,20 @@ def read_csv(
         if has_header:
             header = rows.header()
             names = None if header is None else _header_names(header, delimiter, text_encoding)
-        index = column_index(column, names)
-        if names is not None and not isinstance(column, str):
-            _warn_if_identifier(names, index)
+        indexes = [column_index(column, names, _column_argument(columns)) for column in columns]
+        if names is not None:
+            for column, index in zip(columns, indexes, strict=True):
+                if not isinstance(column, str):
+                    _warn_if_identifier(names, index)
         for block in rows.blocks():
-            yield CsvBlock(block.data, index, delimiter, text_encoding, block.malformed)
+            yield [
+                CsvBlock(block.data, index, delimiter, text_encoding, block.malformed) for index in indexes
+            ]
+
+
+def _column_argument(columns: Sequence[object]) -> str:
+    """The argument an error about ``columns`` names: ``column`` for one, ``columns`` for several."""
+    return "column" if len(columns) == 1 else "columns"
 
 
 def _text(value: Any) -> str | None:
@@ -224,20 +259,20 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _item_cell(item: Any, column: str | int | None) -> str | None:
+def _item_cell(item: Any, column: str | int | None, argument: str = "column") -> str | None:
     """The identifier in one iterable item: a string, or a field of a mapping or a sequence."""
     if isinstance(item, Mapping):
         if not isinstance(column, str):
             raise PinterestInvalidArgumentError(
-                "column", "the items are mappings: give the key holding the identifier"
+                argument, "the items are mappings: give the key holding the identifier"
             )
         return _text(item.get(column))
     if isinstance(item, Sequence) and not isinstance(item, str | bytes | bytearray):
-        index = column_index(column, None)
+        index = column_index(column, None, argument)
         return _text(item[index]) if index < len(item) else None
     if column not in (None, 0):
         raise PinterestInvalidArgumentError(
-            "column", f"the items are single values ({type(item).__name__}); leave it unset"
+            argument, f"the items are single values ({type(item).__name__}); leave it unset"
         )
     return _text(item)
 
@@ -246,12 +281,26 @@ def read_iterable(
     items: Iterable[Any], *, column: str | int | None = None, chunk_size: int = DEFAULT_VALUES_PER_CHUNK
 ) -> Iterator[list[str | None]]:
     """Stream an iterable (an XCom list...) of strings, mappings or sequences as lists of values."""
+    return (values for (values,) in read_iterable_columns(items, columns=[column], chunk_size=chunk_size))
+
+
+def read_iterable_columns(
+    items: Iterable[Any],
+    *,
+    columns: Sequence[str | int | None],
+    chunk_size: int = DEFAULT_VALUES_PER_CHUNK,
+) -> Iterator[list[list[str | None]]]:
+    """``read_iterable`` for several columns at once: each batch of items, read once, comes as one list of
+    values per column of ``columns``."""
     iterator = iter(items)
+    argument = _column_argument(columns)
     while batch := list(islice(iterator, chunk_size)):
-        if column is None and set(map(type, batch)) <= {str}:
-            yield batch
-        else:
-            yield [_item_cell(item, column) for item in batch]
+        yield [
+            batch
+            if column is None and set(map(type, batch)) <= {str}
+            else [_item_cell(item, column, argument) for item in batch]
+            for column in columns
+        ]
 
 
 def _streaming_cursor(connection: Any) -> Any:
@@ -271,6 +320,22 @@ def read_sql(
     chunk_size: int = DEFAULT_VALUES_PER_CHUNK,
 ) -> Iterator[list[str | None]]:
     """Stream one column of a query on any DB-API connection, ``chunk_size`` rows per ``fetchmany``."""
+    chunks = read_sql_columns(
+        sql, sql_conn_id, columns=[column], parameters=parameters, chunk_size=chunk_size
+    )
+    return (values for (values,) in chunks)
+
+
+def read_sql_columns(
+    sql: str,
+    sql_conn_id: str,
+    *,
+    columns: Sequence[str | int | None],
+    parameters: Mapping[str, Any] | Sequence[Any] | None = None,
+    chunk_size: int = DEFAULT_VALUES_PER_CHUNK,
+) -> Iterator[list[list[str | None]]]:
+    """``read_sql`` for several columns of one query, run once: each ``fetchmany`` comes as one list of
+    values per column of ``columns``."""
     from airflow.providers.common.compat.sdk import BaseHook
 
     hook = BaseHook.get_hook(sql_conn_id)
@@ -282,9 +347,9 @@ def read_sql(
         try:
             cursor.execute(sql) if parameters is None else cursor.execute(sql, parameters)
             names = [str(description[0]) for description in cursor.description or ()]
-            index = column_index(column, names)
+            indexes = [column_index(column, names, _column_argument(columns)) for column in columns]
             while rows := cursor.fetchmany(chunk_size):
-                yield [_text(row[index]) for row in rows]
+                yield [[_text(row[index]) for row in rows] for index in indexes]
         finally:
             cursor.close()
     finally:

@@ -9,12 +9,16 @@ one-line summary, never a customer identifier.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_pinterest_audiences.arguments import has_unrendered_template
-from airflow_provider_pinterest_audiences.customer_lists.readers import read_csv, read_iterable, read_sql
+from airflow_provider_pinterest_audiences.customer_lists.readers import (
+    read_csv_columns,
+    read_iterable_columns,
+    read_sql_columns,
+)
 from airflow_provider_pinterest_audiences.customer_lists.records import RawChunk
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 
@@ -82,19 +86,24 @@ class CustomerSource:
 
     def chunks(self) -> Iterator[RawChunk]:
         """Raw chunks of the whole source; a clear error naming the argument when it cannot be read."""
+        return (chunk for (chunk,) in self.column_chunks([self.column]))
+
+    def column_chunks(self, columns: Sequence[str | int | None]) -> Iterator[Sequence[RawChunk]]:
+        """The whole source read once, each chunk as one raw chunk per column of ``columns`` (``column``
+        is not used)."""
         from airflow.providers.common.compat.sdk import ObjectStoragePath
 
         if self.sql is not None:
             if not str(self.sql).strip():
                 raise PinterestInvalidArgumentError("sql", "the query is empty")
-            return read_sql(self.sql, str(self.sql_conn_id), column=self.column)
+            return read_sql_columns(self.sql, str(self.sql_conn_id), columns=columns)
         source = self.source.value if isinstance(self.source, RedactedSource) else self.source
         if source is None or (isinstance(source, str) and not source.strip()):
             raise PinterestInvalidArgumentError("source", "no source given (it rendered empty)")
         if isinstance(source, str | os.PathLike | ObjectStoragePath):
-            return read_csv(
+            return read_csv_columns(
                 source,
-                column=self.column,
+                columns=columns,
                 has_header=self.has_header,
                 delimiter=self.delimiter,
                 encoding=self.encoding,
@@ -106,4 +115,4 @@ class CustomerSource:
                 "expected a path, a URI, an ObjectStoragePath or an iterable of identifiers, "
                 f"got {type(source).__name__}",
             )
-        return read_iterable(source, column=self.column)
+        return read_iterable_columns(source, columns=columns)

@@ -3,7 +3,8 @@
 The whole source is read, validated and hashed (on every CPU) before the first API call, so bad input fails
 the task without touching the list. Then, by mode: ``append`` adds every valid identifier (the list is found
 by name or created with the first batch), ``remove`` removes them from an existing list, ``mirror`` makes the
-list hold exactly the source (``mirror``). Scratch files live in a private temporary directory per list
+list hold exactly the source (``mirror``). One source may feed one list per identifier type
+(``run_uploads``): it is read once. Scratch files live in a private temporary directory per list
 (``scratch``), and the next upload of the list removes those a killed run left behind.
 """
 
@@ -12,16 +13,18 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
 from airflow_provider_pinterest_audiences.audience_wait import MIN_MATCHED_USERS
 from airflow_provider_pinterest_audiences.customer_lists.list_writer import ListWriter
 from airflow_provider_pinterest_audiences.customer_lists.mirror import mirror_list
 from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan, UploadResult
-from airflow_provider_pinterest_audiences.customer_lists.reading import read_digests
+from airflow_provider_pinterest_audiences.customer_lists.reading import read_typed_digests
 from airflow_provider_pinterest_audiences.customer_lists.scratch import scratch_directory
 from airflow_provider_pinterest_audiences.customer_lists.snapshot import DigestBuckets
+from airflow_provider_pinterest_audiences.customer_lists.suppression import ReadCounts
 from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.health import net_records
 
@@ -36,29 +39,56 @@ def run_upload(
     log: logging.Logger,
 ) -> UploadResult:
     """Carry out ``plan`` on ``hook`` (``new_hook`` makes one hook per extra upload thread)."""
-    writer = ListWriter(plan, hook, new_hook, log)
-    with scratch_directory(plan, log) as workdir:
-        run = mirror_list if plan.mode == "mirror" else _append_or_remove
-        result = run(plan, writer, workdir, log)
-    result.exceptions = writer.exceptions
-    check_exceptions(plan, result, log)
-    warn_if_too_small(plan, result, log)
-    if plan.dry_run:
-        log.info(
-            "Dry run: would add %d and remove %d records in %d requests; nothing was sent or saved",
-            result.planned["ADD"],
-            result.planned["REMOVE"],
-            plan.batches_for(result.planned["ADD"]) + plan.batches_for(result.planned["REMOVE"]),
-        )
-    return result
+    key = plan.list_type.value
+    return run_uploads({key: plan}, hook, new_hook, log)[key]
+
+
+def run_uploads(
+    plans: Mapping[str, UploadPlan],
+    hook: PinterestHook,
+    new_hook: Callable[[], PinterestHook],
+    log: logging.Logger,
+) -> dict[str, UploadResult]:
+    """Carry out several plans that share one source (one list per identifier type), in order.
+
+    The source is read once, into one digest set per plan, and every plan's counts are checked before
+    the first API call. Then each list is uploaded in turn; the first failure stops the run (a retry
+    redoes every list: appends and removes are idempotent, a mirror resumes from its own state).
+    """
+    results: dict[str, UploadResult] = {}
+    with ExitStack() as stack:
+        workdirs = {key: stack.enter_context(scratch_directory(plan, log)) for key, plan in plans.items()}
+        digests = {key: stack.enter_context(DigestBuckets(workdirs[key])) for key in plans}
+        counts = read_typed_digests(plans, {key: buckets.add for key, buckets in digests.items()}, log)
+        for key, plan in plans.items():
+            writer = ListWriter(plan, hook, new_hook, log)
+            run = mirror_list if plan.mode == "mirror" else _append_or_remove
+            result = run(plan, writer, digests[key], counts[key], workdirs[key], log)
+            result.exceptions = writer.exceptions
+            check_exceptions(plan, result, log)
+            warn_if_too_small(plan, result, log)
+            if plan.dry_run:
+                log.info(
+                    "Dry run: would add %d and remove %d %s records in %d requests; nothing sent or saved",
+                    result.planned["ADD"],
+                    result.planned["REMOVE"],
+                    plan.list_type,
+                    plan.batches_for(result.planned["ADD"]) + plan.batches_for(result.planned["REMOVE"]),
+                )
+            results[key] = result
+    return results
 
 
 def _append_or_remove(
-    plan: UploadPlan, writer: ListWriter, workdir: str, log: logging.Logger
+    plan: UploadPlan,
+    writer: ListWriter,
+    read: DigestBuckets,
+    counts: ReadCounts,
+    workdir: str,
+    log: logging.Logger,
 ) -> UploadResult:
     spool_path = os.path.join(workdir, "digests.bin")
-    with DigestBuckets(workdir) as read, open(spool_path, "wb") as spool:
-        counts = read_digests(plan, read.add, log)
+    with open(spool_path, "wb") as spool:
         unique = read.write_distinct(spool)  # each identifier once, sorted: flat memory at any size
     customer_list_id = writer.find_list_id()
     operation = "ADD" if plan.mode == "append" else "REMOVE"

@@ -286,7 +286,7 @@ def test_an_erase_merged_while_the_source_is_read_is_still_honoured(
     server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The suppression set grows between a mirror's read and its lease: the run checks against it again."""
-    from airflow_provider_pinterest_audiences.customer_lists import mirror as mirror_module
+    from airflow_provider_pinterest_audiences.customer_lists import upload as upload_module
     from airflow_provider_pinterest_audiences.customer_lists.snapshot import DigestBuckets
     from airflow_provider_pinterest_audiences.customer_lists.suppression import add_to_suppression
 
@@ -299,14 +299,14 @@ def test_an_erase_merged_while_the_source_is_read_is_still_honoured(
             add_to_suppression(as_state_path(str(suppression)), "EMAIL", buckets, str(tmp_path))
 
     erase(erased_early)
-    real_read = mirror_module.read_digests
+    real_read = upload_module.read_typed_digests
 
     def read_then_an_erase_lands(*args: Any) -> Any:
         counts = real_read(*args)
         erase(erased_during)
         return counts
 
-    monkeypatch.setattr(mirror_module, "read_digests", read_then_an_erase_lands)
+    monkeypatch.setattr(upload_module, "read_typed_digests", read_then_an_erase_lands)
     list_id, summary = mirror(name, state, range(40), suppression_path=str(suppression))
 
     assert members(server, list_id) == hashed(range(8, 40))
