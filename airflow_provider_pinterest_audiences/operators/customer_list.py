@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_pinterest_audiences.arguments import ArgumentCheck, optional, storage_path
+from airflow_provider_pinterest_audiences.arguments import (
+    ArgumentCheck,
+    has_unrendered_template,
+    optional,
+    storage_path,
+)
 from airflow_provider_pinterest_audiences.assets import add_outlets_extra
 from airflow_provider_pinterest_audiences.customer_lists.batches import (
     DEFAULT_MAX_RECORDS_PER_REQUEST,
@@ -27,6 +32,13 @@ from airflow_provider_pinterest_audiences.customer_lists.plan import (
 )
 from airflow_provider_pinterest_audiences.customer_lists.records import DEFAULT_DEVICE_ID_CASE, IdentifierType
 from airflow_provider_pinterest_audiences.customer_lists.suppression import suppression_path_argument
+from airflow_provider_pinterest_audiences.customer_lists.typed_lists import (
+    TOTAL_KEY,
+    check_list_names,
+    parse_columns,
+    typed_plans,
+    typed_summary,
+)
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.health import upload_figures
 from airflow_provider_pinterest_audiences.ids import pinterest_id
@@ -43,6 +55,13 @@ def _customer_list_name(value: Any, argument: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise PinterestInvalidArgumentError(argument, f"expected a non-empty name, got {value!r}")
     return value
+
+
+def _suppression_paths(value: Any, argument: str) -> Any:
+    """One suppression set, or with ``columns`` a mapping of list types to sets: each checked."""
+    if isinstance(value, Mapping):
+        return {key: suppression_path_argument(path, argument) for key, path in value.items()}
+    return suppression_path_argument(value, argument)
 
 
 class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOperator):
@@ -67,11 +86,18 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
     ``dry_run=True`` reads, validates and plans (the records to add and remove, the requests) and stops
     there: no write call, no lease, the snapshot untouched; it returns the list id if the list exists.
 
+    Several identifier types in one source (a CRM export with an email and a mobile ad id column): give
+    ``columns`` instead of ``column`` and ``list_type``. The source is read once and each type goes to its
+    own list (a Pinterest list holds one type), named by ``list_names`` or by ``customer_list_name`` plus
+    the type (``"CRM customers (EMAIL)"``); the lists are sent one after the other, and a retry redoes each
+    (see ``customer_lists.typed_lists`` for the names and the per-type mirror state).
+
     Returns the customer list id; pushes an ``upload_summary`` XCom with the counts (also what the list
     reported before and after the run: status, ``num_uploaded_user_records``, ``num_removed_user_records``,
     ``num_batches``). Logs counts and rates, never an identifier. An iterable ``source`` (an XCom list) is
     read in full but recorded in Airflow's rendered fields only as a summary such as
-    ``<list of 3,000 identifiers from XCom 'extract'>``.
+    ``<list of 3,000 identifiers from XCom 'extract'>``. With ``columns``: returns ``{type: list id}`` and
+    the summary holds each type's summary under its name plus their ``total``.
 
     :param customer_list_name: list name: get-or-create (append, mirror) or look up (remove).
     :param customer_list_id: id of an existing list. Give exactly one of name or id.
@@ -79,12 +105,18 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         iterable of identifiers (an XCom list of strings, mappings or sequences). Or use ``sql``.
     :param sql: a query returning identifiers in ``column``; needs ``sql_conn_id``.
     :param sql_conn_id: Airflow connection of any DB-API database hook.
-    :param list_type: one of ``EMAIL``, ``MAID``, ``IDFA``, ``LR_ID``, ``DLX_ID``, ``HASHED_PINNER_ID``.
+    :param list_type: one of ``EMAIL`` (default), ``MAID``, ``IDFA``, ``LR_ID``, ``DLX_ID``,
+        ``HASHED_PINNER_ID``.
     :param device_id_case: MAID and IDFA only: the case device ids take before hashing, ``"lower"``
         (default: what X's audience docs and Snap document; Pinterest documents none), ``"upper"`` or
         ``"as_is"``. See the README's identifier table.
     :param column: the identifier column: a name (CSV with header, SQL, mapping items) or a 0-based index.
         Default: the first column.
+    :param columns: several identifier types in one source, one list each: ``{list type: column}``, e.g.
+        ``{"EMAIL": "email", "MAID": "gaid"}``. Replaces ``column`` and ``list_type``. Invalid values,
+        duplicates and ``max_invalid_ratio`` count per type; a blank cell (a customer without that
+        identifier) is counted as ``missing`` but left out of the ratio.
+    :param list_names: with ``columns``: ``{list type: list name}`` instead of ``customer_list_name``.
     :param has_header: whether the CSV's first row is a header.
     :param delimiter: CSV delimiter (one ASCII character).
     :param encoding: CSV text encoding (ASCII-compatible: utf-8, latin-1, cp1252...).
@@ -92,7 +124,8 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         field) fails the task naming its row and column; ``invalid``: it counts as ``malformed_csv_row``.
     :param mode: ``append``, ``remove`` or ``mirror``.
     :param state_path: mirror only (required there): where the snapshot of uploaded hashes is kept, e.g.
-        ``s3://bucket/pinterest/newsletter.snapshot``. One per list. A run leases the state
+        ``s3://bucket/pinterest/newsletter.snapshot``. One per list; with ``columns`` one per type, the type
+        joined before the suffix (``newsletter.EMAIL.snapshot``). A run leases the state
         (``<state_path>.lock``) and fails at once while another live run holds it.
     :param on_stale_snapshot: mirror only: what to do when the list changed since the snapshot in a way
         it cannot explain (e.g. an older snapshot was put back): ``fail`` (default: nothing is sent) or
@@ -106,7 +139,8 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
     :param suppression_path: a suppression set kept by
         :class:`~airflow_provider_pinterest_audiences.operators.erase.PinterestEraseCustomersOperator`
         (templated; any mode): identifiers it holds are dropped as the source is read, never sent, and
-        counted as ``suppressed`` in the summary.
+        counted as ``suppressed`` in the summary. With ``columns``: ``{list type: path}`` (a set holds one
+        type; types left out are not filtered).
     :param max_invalid_ratio: fail before any API call when more than this share of rows is invalid.
     :param max_records_per_request: records per API call (Pinterest documents no limit).
     :param max_request_bytes: size bound of one call's ``records`` string.
@@ -130,6 +164,7 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         "sql_conn_id",
         "state_path",
         "suppression_path",
+        "list_names",
     )
     template_fields_renderers = {"sql": "sql"}
     argument_checks: ClassVar[Mapping[str, ArgumentCheck]] = {
@@ -139,7 +174,7 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         "state_path": optional(
             storage_path("the mirror snapshot", "s3://bucket/pinterest/newsletter.snapshot")
         ),
-        "suppression_path": optional(suppression_path_argument),
+        "suppression_path": optional(_suppression_paths),
     }
     ui_color = "#fde4e6"
     ui_fgcolor = "#000000"
@@ -153,8 +188,10 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         source: Any = None,
         sql: str | None = None,
         sql_conn_id: str | None = None,
-        list_type: str = "EMAIL",
+        list_type: str | None = None,
         column: str | int | None = None,
+        columns: Mapping[str, str | int] | None = None,
+        list_names: Mapping[str, str] | None = None,
         has_header: bool = False,
         delimiter: str = ",",
         encoding: str = "utf-8",
@@ -181,7 +218,14 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         self.source = source
         self.sql = sql
         self.sql_conn_id = sql_conn_id
-        self.list_type = IdentifierType.parse(list_type)
+        self.columns = None if columns is None else parse_columns(columns)
+        self.list_names = list_names
+        for argument, value in (("list_type", list_type), ("column", column)):
+            if self.columns is not None and value is not None:
+                raise PinterestInvalidArgumentError(
+                    argument, "give either columns (several types) or list_type and column, not both"
+                )
+        self.list_type = None if self.columns else IdentifierType.parse(list_type or "EMAIL")
         self.device_id_case = device_id_case
         self.column = column
         self.has_header = has_header
@@ -203,11 +247,37 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         self._check_arguments()
         self.check_literal_arguments()
 
+    def _check_typed_lists(self) -> None:
+        """With ``columns``: how the lists are named, and the suppression sets per type."""
+        if self.columns is None:
+            if self.list_names is not None:
+                raise PinterestInvalidArgumentError("list_names", "only used with columns")
+            return
+        if self.customer_list_id is not None:
+            raise PinterestInvalidArgumentError(
+                "customer_list_id",
+                "not used with columns (one list per type): give customer_list_name (each list is named "
+                "'<name> (<TYPE>)') or list_names",
+            )
+        if (self.customer_list_name is None) == (self.list_names is None):
+            raise PinterestInvalidArgumentError(
+                "list_names", "with columns give exactly one of customer_list_name or list_names"
+            )
+        if self.list_names is not None and not has_unrendered_template(self.list_names):
+            check_list_names(self.list_names, self.columns)
+        paths = self.suppression_path
+        literal = paths is not None and not has_unrendered_template(paths)
+        if literal and (not isinstance(paths, Mapping) or not set(paths) <= set(self.columns)):
+            raise PinterestInvalidArgumentError(
+                "suppression_path",
+                f"with columns give a mapping of list types ({', '.join(self.columns)}) to their sets",
+            )
+
     def _check_arguments(self) -> None:
         """Every check that needs no rendered template: bad DAGs fail at parse time."""
         if self.mode not in MODES:
             raise PinterestInvalidArgumentError("mode", f"{self.mode!r} is not one of {', '.join(MODES)}")
-        if (self.customer_list_name is None) == (self.customer_list_id is None):
+        if self.columns is None and (self.customer_list_name is None) == (self.customer_list_id is None):
             raise PinterestInvalidArgumentError(
                 "customer_list_name", "give exactly one of customer_list_name or customer_list_id"
             )
@@ -231,16 +301,20 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
             raise PinterestInvalidArgumentError(
                 "max_list_exceptions", f"must be an integer of at least 0 (or None), got {limit!r}"
             )
+        self._check_typed_lists()
         self.check_source_arguments()
         records_per_request(self.max_records_per_request, self.max_request_bytes)
 
     def upload_plan(self) -> UploadPlan:
-        """The rendered arguments, checked, as the upload engine takes them (no API call)."""
+        """The rendered arguments, checked, as the upload engine takes them (no API call).
+
+        With ``columns``: the plan the lists share (``typed_plans`` makes one per type from it).
+        """
         checked = self.checked_arguments()
         return UploadPlan(
             ad_account_id=checked["ad_account_id"] or self.resolve_ad_account_id(),
             source=self.customer_source(),
-            list_type=self.list_type,
+            list_type=self.list_type or IdentifierType.EMAIL,
             mode=self.mode,
             customer_list_name=checked.get("customer_list_name"),
             customer_list_id=checked.get("customer_list_id"),
@@ -251,21 +325,38 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
             max_concurrent_requests=self.max_concurrent_requests,
             on_stale_snapshot=self.on_stale_snapshot,
             lease_ttl=float(self.lease_ttl),
-            suppression_path=checked.get("suppression_path"),
+            suppression_path=None if self.columns else checked.get("suppression_path"),
             dry_run=self.dry_run,
             max_list_exceptions=self.max_list_exceptions,
             identifier_options=self.identifier_options(),
         )
 
+    def upload_plans(self) -> dict[str, UploadPlan]:
+        """One plan per list, keyed by list type: the types of ``columns``, else ``list_type`` alone."""
+        plan = self.upload_plan()
+        if self.columns is None:
+            return {plan.list_type.value: plan}
+        list_names = None if self.list_names is None else check_list_names(self.list_names, self.columns)
+        return typed_plans(plan, self.columns, list_names, self.checked_arguments()["suppression_path"])
+
     def _finished_upload(self, context: Context, plan: UploadPlan, summary: dict[str, Any]) -> None:
         """Emit the run's metrics, put its figures on the outlet Asset events, keep them for OpenLineage."""
-        emit_upload(summary)
-        add_outlets_extra(context, self.outlets, upload_figures(summary))
+        lists = [summary] if self.columns is None else [summary[key] for key in self.columns]
+        for part in lists:
+            emit_upload(part)
+        figures = (
+            upload_figures(summary)
+            if self.columns is None
+            else {key: upload_figures(summary[key]) for key in self.columns}
+        )
+        add_outlets_extra(context, self.outlets, figures)
         self._lineage_run = (plan.ad_account_id, summary)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
         """OpenLineage: the file, object-storage path or SQL tables read (with the row and invalid counts)
         in, the customer list out (what ``execute`` kept: the listener may run in a forked process)."""
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
         from airflow_provider_pinterest_audiences.lineage import source_location, sql_tables, upload_lineage
 
         account, summary = self._lineage_run
@@ -274,16 +365,22 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         else:
             location = source_location(self.source)
             locations = [location] if location is not None else []
-        return upload_lineage(account, locations, summary)
+        if self.columns is None:
+            return upload_lineage(account, locations, summary)
+        read = {key: summary[TOTAL_KEY][key] for key in ("read", "valid", "invalid")}
+        outputs = [
+            output for key in self.columns for output in upload_lineage(account, [], summary[key]).outputs
+        ]
+        return OperatorLineage(inputs=upload_lineage(account, locations, read).inputs, outputs=outputs)
 
-    def execute(self, context: Context) -> str | None:
-        from airflow_provider_pinterest_audiences.customer_lists.upload import run_upload
+    def execute(self, context: Context) -> str | dict[str, str | None] | None:
+        from airflow_provider_pinterest_audiences.customer_lists.upload import run_uploads
         from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 
-        plan = self.upload_plan()
+        plans = self.upload_plans()
         try:
-            result = run_upload(
-                plan,
+            results = run_uploads(
+                plans,
                 self.hook,
                 new_hook=lambda: PinterestHook(  # the upload's 429 waits counted together
                     self.pinterest_conn_id,
@@ -293,20 +390,35 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
             )
         finally:
             self.hook.close()
-        summary = result.summary(plan, self.hook.rate_limit_waits.figures())
+        waits = self.hook.rate_limit_waits.figures()
+        several = self.columns is not None
+        summaries = {
+            key: results[key].summary(plan, None if several else waits) for key, plan in plans.items()
+        }
+        for key, plan in plans.items():
+            result, part = results[key], summaries[key]
+            self.log.info(
+                "Customer list %s (%s, %s): read %d, valid %d, invalid %d (%s), duplicates %s, added %d, "
+                "removed %d, %d batches",
+                result.customer_list_id,
+                key,
+                plan.mode,
+                result.counts.read,
+                result.counts.valid,
+                result.counts.invalid_total,
+                result.counts.describe_invalid(),
+                part["duplicates"],
+                part["added"],
+                part["removed"],
+                result.batches,
+            )
+        first = next(iter(plans.values()))
+        if self.columns is None:
+            summary = summaries[first.list_type.value]
+            context["ti"].xcom_push(key="upload_summary", value=summary)
+            self._finished_upload(context, first, summary)
+            return results[first.list_type.value].customer_list_id
+        summary = typed_summary(summaries, waits)
         context["ti"].xcom_push(key="upload_summary", value=summary)
-        self._finished_upload(context, plan, summary)
-        self.log.info(
-            "Customer list %s (%s, %s): read %d, valid %d, invalid %d (%s), added %d, removed %d, %d batches",
-            result.customer_list_id,
-            plan.list_type.value,
-            plan.mode,
-            result.counts.read,
-            result.counts.valid,
-            result.counts.invalid_total,
-            result.counts.describe_invalid(),
-            summary["added"],
-            summary["removed"],
-            result.batches,
-        )
-        return result.customer_list_id
+        self._finished_upload(context, first, summary)
+        return {key: result.customer_list_id for key, result in results.items()}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_pinterest_audiences.customer_lists.csv_rows import check_malformed_rows
 from airflow_provider_pinterest_audiences.customer_lists.lease import MIN_LEASE_TTL
 from airflow_provider_pinterest_audiences.customer_lists.readers import check_csv_format
-from airflow_provider_pinterest_audiences.customer_lists.records import IdentifierOptions, IdentifierType
+from airflow_provider_pinterest_audiences.customer_lists.records import IdentifierOptions
 from airflow_provider_pinterest_audiences.customer_lists.source import (
     CustomerSource,
     redacted_source,
@@ -39,7 +39,6 @@ class IdentifierSourceMixin:
     source: Any
     sql: str | None
     sql_conn_id: str | None
-    list_type: IdentifierType
     device_id_case: str
     column: str | int | None
     has_header: bool
