@@ -252,6 +252,10 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         if self.columns is None:
             if self.list_names is not None:
                 raise PinterestInvalidArgumentError("list_names", "only used with columns")
+            if isinstance(self.suppression_path, Mapping):
+                raise PinterestInvalidArgumentError(
+                    "suppression_path", "a mapping of list types to sets is only used with columns"
+                )
             return
         if self.customer_list_id is not None:
             raise PinterestInvalidArgumentError(

@@ -67,3 +67,67 @@ def test_bad_literal_arguments_are_refused_when_the_dag_is_parsed(argument: str,
     with pytest.raises(PinterestInvalidArgumentError) as raised:
         PinterestUploadCustomerListOperator(task_id="upload", **kwargs)
     assert raised.value.argument == argument
+
+
+# --- several identifier types (columns) -------------------------------------------------------------------
+
+COLUMNS = {"EMAIL": "email", "MAID": "gaid"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument", "problem"),
+    [
+        (
+            {"columns": COLUMNS, "column": "email"},
+            "column",
+            "give either columns (several types) or list_type",
+        ),
+        ({"columns": COLUMNS, "list_type": "MAID"}, "list_type", "not both"),
+        ({"columns": {}}, "columns", "is empty: map at least one list type (EMAIL, MAID, IDFA, LR_ID"),
+        (
+            {"columns": {"PHONE": "p"}},
+            "columns",
+            "use one of EMAIL, MAID, IDFA, LR_ID, DLX_ID, HASHED_PINNER_ID",
+        ),
+        ({"columns": COLUMNS, "customer_list_name": None}, "list_names", "exactly one of customer_list_name"),
+        ({"columns": COLUMNS, "list_names": {"EMAIL": "a", "MAID": "b"}}, "list_names", "exactly one of"),
+        (
+            {"columns": COLUMNS, "customer_list_name": None, "customer_list_id": "123"},
+            "customer_list_id",
+            "not used with columns",
+        ),
+        (
+            {"columns": COLUMNS, "customer_list_name": None, "list_names": {"EMAIL": "a"}},
+            "list_names",
+            "must be the list types of columns",
+        ),
+        ({"list_names": {"EMAIL": "a"}}, "list_names", "only used with columns"),
+        ({"columns": COLUMNS, "suppression_path": "s3://b/x.suppression"}, "suppression_path", "a mapping"),
+        ({"columns": COLUMNS, "suppression_path": {"IDFA": "s3://b/x"}}, "suppression_path", "a mapping"),
+        ({"suppression_path": {"EMAIL": "s3://b/x"}}, "suppression_path", "only used with columns"),
+    ],
+)
+def test_columns_arguments_are_checked_when_the_dag_is_parsed(
+    kwargs: dict[str, Any], argument: str, problem: str
+) -> None:
+    kwargs = {"customer_list_name": "CRM", "source": "s3://b/crm.csv", **kwargs}
+    with pytest.raises(PinterestInvalidArgumentError) as raised:
+        PinterestUploadCustomerListOperator(task_id="upload", **kwargs)
+    assert raised.value.argument == argument
+    assert problem in str(raised.value)
+
+
+def test_list_names_are_templated_and_checked_once_rendered() -> None:
+    from airflow.providers.common.compat.sdk import DAG
+
+    with DAG("render", schedule=None):
+        operator = PinterestUploadCustomerListOperator(
+            task_id="upload",
+            source="s3://b/crm.csv",
+            columns=COLUMNS,
+            list_names={"EMAIL": "{{ params.name }}", "MAID": "{{ params.name }}"},
+            ad_account_id="1",
+        )
+    operator.render_template_fields({"params": {"name": "same"}})
+    with pytest.raises(PinterestInvalidArgumentError, match="two types share one name"):
+        operator.upload_plans()
