@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -32,8 +33,14 @@ DAG_IDS = (
     "pinterest_engagement_audience",
     "pinterest_nightly_customer_sync",
     "pinterest_sharded_upload",
+    "pinterest_crm_identifier_types",
 )
 POLL_INTERVAL_SECONDS = 1
+UPLOAD_LINE = re.compile(
+    r"Customer list (?P<id>\d+) \((?P<type>\w+), \w+\): read \d+, valid \d+, invalid (?P<invalid>\d+) "
+    r"\([^)]*\), duplicates (?P<duplicates>\w+), added (?P<added>\d+), removed (?P<removed>\d+)"
+)
+"""The line ``PinterestUploadCustomerListOperator`` logs for each list it uploaded (one per type)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,15 @@ def print_summary(emulator_root: str) -> None:
             )
 
 
+def upload_lines(task_output: str) -> list[str]:
+    """One line per customer list a DAG run uploaded: type, records sent, invalid, duplicates, list id."""
+    return [
+        f"    {match['type']:<17} sent {int(match['added']) + int(match['removed']):>6}  invalid "
+        f"{match['invalid']:>5}  duplicates {match['duplicates']:>5}  customer list {match['id']}"
+        for match in UPLOAD_LINE.finditer(task_output)
+    ]
+
+
 def main() -> int:
     from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
     from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
@@ -160,6 +176,8 @@ def main() -> int:
             result = airflow.dag_test(dag_id)
             status = "ok" if result.returncode == 0 else f"FAILED (exit {result.returncode})"
             print(f"{dag_id:<40} {status}  {time.monotonic() - started:5.1f} s")
+            for line in upload_lines(result.stdout + result.stderr):
+                print(line)
             if result.returncode != 0:
                 failures.append(dag_id)
                 print(result.stdout[-4000:], result.stderr[-4000:], sep="\n")

@@ -23,6 +23,7 @@ EXPECTED_TASKS = {
     },
     "pinterest_engagement_audience": {"create_engagers"},
     "pinterest_nightly_customer_sync": {"mirror_crm_customers"},
+    "pinterest_crm_identifier_types": {"upload_identifier_types"},
     "pinterest_privacy_erasure": {"erase_across_accounts", "mirror_newsletter"},
     "pinterest_audience_refresh": {"upload_customers", "refresh_audience"},
     "pinterest_audience_health": {"record_health", "draw_plot"},
@@ -73,3 +74,9 @@ def test_nightly_sync_is_daily_and_publishes_an_asset(dag_bag: object) -> None:
     task = dag.get_task("mirror_crm_customers")
     assert [outlet.uri for outlet in task.outlets] == ["pinterest://customer_lists/crm_nightly_mirror"]
     assert task.mode == "mirror"
+
+
+def test_the_crm_export_keeps_one_list_per_identifier_type(dag_bag: object) -> None:
+    task = dag_bag.dags["pinterest_crm_identifier_types"].get_task("upload_identifier_types")  # type: ignore[attr-defined]
+    assert task.columns == {"EMAIL": "email", "MAID": "gaid"}
+    assert task.list_type is None

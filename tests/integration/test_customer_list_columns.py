@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -238,3 +239,31 @@ def test_suppression_sets_apply_per_type(server: EmulatorServer, tmp_path: Path)
     assert members(server, list_ids["MAID"]) == expected(rows)["MAID"] - {sha(rows[0]["gaid"].lower())}
     assert members(server, list_ids["EMAIL"]) == expected(rows)["EMAIL"]
     assert (summary["MAID"]["suppressed"], summary["EMAIL"]["suppressed"]) == (1, 0)
+
+
+def test_the_demo_prints_one_line_per_type_from_the_task_log(
+    server: EmulatorServer, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from scripts.demo import upload_lines
+
+    rows = [*crm_rows(range(30)), crm_rows(range(1))[0], {"email": "junk", "gaid": ""}]
+    with caplog.at_level(logging.INFO):
+        list_ids, summary = run(customer_list_name=next(_names), source=rows, columns=COLUMNS)
+    task_log = caplog.text + "".join(capfd.readouterr())  # stdlib logging (Airflow 2) or structlog (3)
+    lines = upload_lines(task_log)
+    assert [line.split()[0] for line in lines] == ["EMAIL", "MAID"]
+    for line, key in zip(lines, COLUMNS, strict=True):
+        part = summary[key]
+        invalid = sum(part["invalid"].values())
+        assert line.split() == [
+            key,
+            "sent",
+            str(part["added"]),
+            "invalid",
+            str(invalid),
+            "duplicates",
+            str(part["duplicates"]),
+            "customer",
+            "list",
+            list_ids[key],
+        ]
