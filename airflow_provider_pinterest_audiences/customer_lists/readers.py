@@ -175,35 +175,9 @@ def _warn_if_identifier(names: Sequence[str], index: int) -> None:
             return
 
 
-def read_csv(
-    source: CsvSource,
-    *,
-    column: str | int | None = None,
-    has_header: bool = False,
-    delimiter: str = ",",
-    encoding: str = "utf-8",
-    block_bytes: int = DEFAULT_CSV_BLOCK_BYTES,
-    malformed_rows: str = "fail",
-    max_row_bytes: int = MAX_ROW_BYTES,
-) -> Iterator[CsvBlock]:
-    """Stream a CSV file as ``CsvBlock`` chunks of whole, well-formed rows (strict quoting, see ``csv_rows``).
-
-    ``column`` is resolved against the header row if any. ``malformed_rows`` (the operator's
-    ``on_malformed_row``): ``"fail"`` raises on the first malformed row naming its row and column,
-    ``"invalid"`` counts it as ``malformed_csv_row`` and reads on from the next line. ``encoding`` is any
-    text encoding; a byte-order mark is handled as ``text_encoding`` says.
-    """
-    blocks = read_csv_columns(
-        source,
-        columns=[column],
-        has_header=has_header,
-        delimiter=delimiter,
-        encoding=encoding,
-        block_bytes=block_bytes,
-        malformed_rows=malformed_rows,
-        max_row_bytes=max_row_bytes,
-    )
-    return (block for (block,) in blocks)
+def read_csv(source: CsvSource, *, column: str | int | None = None, **options: Any) -> Iterator[CsvBlock]:
+    """Stream one column of a CSV file as ``CsvBlock`` chunks (``options``: as ``read_csv_columns``)."""
+    return (block for (block,) in read_csv_columns(source, columns=[column], **options))
 
 
 def read_csv_columns(
@@ -217,8 +191,15 @@ def read_csv_columns(
     malformed_rows: str = "fail",
     max_row_bytes: int = MAX_ROW_BYTES,
 ) -> Iterator[list[CsvBlock]]:
-    """``read_csv`` for several columns at once: the file is read once, and each block of rows comes as one
-    ``CsvBlock`` per column of ``columns`` (the same bytes, each block naming its column)."""
+    """Stream a CSV file as blocks of whole, well-formed rows (strict quoting, see ``csv_rows``), each block
+    as one ``CsvBlock`` per column of ``columns`` (the same bytes, each naming its column): the file is
+    read once however many columns are taken.
+
+    ``columns`` are resolved against the header row if any. ``malformed_rows`` (the operator's
+    ``on_malformed_row``): ``"fail"`` raises on the first malformed row naming its row and column,
+    ``"invalid"`` counts it as ``malformed_csv_row`` and reads on from the next line. ``encoding`` is any
+    text encoding; a byte-order mark is handled as ``text_encoding`` says.
+    """
     check_csv_format(delimiter, encoding)
     check_malformed_rows(malformed_rows, "malformed_rows")
     with open_source(source) as handle:
