@@ -121,6 +121,11 @@ def valid_arguments() -> dict[str, list[dict[str, Any]]]:
                 "state_path": "/tmp/pinterest/buyers.snapshot",
                 "suppression_path": "/tmp/pinterest/erased.suppression",
             },
+            {
+                "source": "s3://crm/export.csv",
+                "columns": {"EMAIL": "email", "MAID": "gaid"},
+                "list_names": {"EMAIL": "Buyers by email", "MAID": "Buyers by device"},
+            },
         ],
         "PinterestEraseCustomersOperator": [
             {"source": ["a@example.com"], "ad_account_ids": [ACCOUNT]},
