@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -11,8 +10,6 @@ from airflow.providers.common.compat.sdk import Asset
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
-
-log = logging.getLogger(__name__)
 
 
 def audience_asset_uri(ad_account_id: str, name: str) -> str:
@@ -28,18 +25,11 @@ def audience_asset(ad_account_id: str, name: str) -> Asset:
 def add_outlet_extra(context: Context, asset: Asset, extra: Mapping[str, Any]) -> None:
     """Put ``extra`` on this run's event of the outlet ``asset`` (``outlet_events``: Airflow 3, and 2.10+).
 
-    Where the context has no ``outlet_events``, or the accessors cannot be keyed by an Asset (Airflow
-    3.0-3.1), nothing is recorded: the event is still emitted, bare.
+    Where the context has no ``outlet_events`` nothing is recorded: the event is still emitted, bare.
     """
     events = context.get("outlet_events")
-    if events is None:
-        return
-    try:
-        event = events[asset]
-    except TypeError:  # Airflow 3.0-3.1 hash an Asset through a dict, so no Asset can key the accessors
-        log.warning("This Airflow cannot put extras on the event of %s; the event is emitted bare", asset.uri)
-        return
-    event.extra.update(extra)
+    if events is not None:
+        events[asset].extra.update(extra)
 
 
 def add_outlets_extra(context: Context, outlets: Iterable[Any], extra: Mapping[str, Any]) -> None:

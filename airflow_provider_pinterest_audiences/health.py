@@ -209,11 +209,17 @@ def upload_figures(summary: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def push_health(context: Context, health: AudienceHealth) -> None:
-    """Push ``audience_size``, ``audience_status`` and ``match_rate`` (``None`` when not estimable)."""
-    ti = context["ti"]
-    ti.xcom_push(key=SIZE_XCOM_KEY, value=health.size)
-    ti.xcom_push(key=STATUS_XCOM_KEY, value=health.status)
-    ti.xcom_push(key=MATCH_RATE_XCOM_KEY, value=health.match_rate)
+    """Push ``audience_size``, ``audience_status`` and ``match_rate``, each only when known: one not pushed
+    pulls as ``None`` all the same, and Airflow 3.0 refuses to store a ``None`` XCom (apache/airflow#55062).
+    """
+    figures = {
+        SIZE_XCOM_KEY: health.size,
+        STATUS_XCOM_KEY: health.status,
+        MATCH_RATE_XCOM_KEY: health.match_rate,
+    }
+    for key, value in figures.items():
+        if value is not None:
+            context["ti"].xcom_push(key=key, value=value)
 
 
 def report_health(

@@ -24,6 +24,7 @@ from airflow_provider_pinterest_audiences.operators.audience import (
 from airflow_provider_pinterest_audiences.sensors.audience import PinterestAudienceSensor
 from tests.conftest import AD_ACCOUNT_ID
 from tests.integration.test_audience_operators import FakeTI
+from tests.unit.test_assets import airflow_outlet_events
 
 AUDIENCE_ID = "2542620905475"
 LOG = logging.getLogger("test_health")
@@ -203,6 +204,17 @@ def test_sensor_pushes_size_status_and_match_rate(
 
 
 @pytest.mark.usefixtures("pinterest_conn", "stats")
+def test_figures_not_known_are_not_pushed(answers: list[dict[str, Any]]) -> None:
+    """Airflow 3.0's execution API refuses a None XCom; a key never pushed pulls as None anyway."""
+    answers.append(ready(None))
+    ti = FakeTI()
+
+    PinterestAudienceSensor(task_id="wait", audience_id=AUDIENCE_ID, deferrable=False).execute({"ti": ti})
+
+    assert ti.xcoms == {"audience_status": "READY"}
+
+
+@pytest.mark.usefixtures("pinterest_conn", "stats")
 def test_sensor_fails_below_min_match_rate_after_pushing_the_figures(answers: list[dict[str, Any]]) -> None:
     answers.append(ready(200))
     ti = FakeTI()
@@ -224,11 +236,6 @@ def test_resumed_sensor_applies_the_guard(answers: list[dict[str, Any]]) -> None
         sensor.execute_complete({"ti": FakeTI()}, event)
 
 
-class OutletEvent:
-    def __init__(self) -> None:
-        self.extra: dict[str, Any] = {}
-
-
 @pytest.mark.usefixtures("pinterest_conn", "stats")
 def test_create_operator_puts_the_figures_on_its_outlet_asset_event(answers: list[dict[str, Any]]) -> None:
     answers.append(ready(700))
@@ -236,7 +243,7 @@ def test_create_operator_puts_the_figures_on_its_outlet_asset_event(answers: lis
         task_id="c", ad_account_id=AD_ACCOUNT_ID, name="Buyers", customer_list_id="3969491", sent_count=1000
     )
     asset = audience_asset(AD_ACCOUNT_ID, "Buyers")
-    events: dict[Any, OutletEvent] = {asset: OutletEvent()}
+    events = airflow_outlet_events()
     ti = FakeTI()
 
     operator.execute({"ti": ti, "outlet_events": events})
@@ -291,7 +298,7 @@ def test_the_upload_puts_its_figures_on_its_outlet_asset_events(monkeypatch: pyt
 
     monkeypatch.setattr(metrics, "airflow_stats", FakeStats)
     asset = Asset("pinterest://customer_lists/newsletter")
-    events = {asset: OutletEvent()}
+    events = airflow_outlet_events()
     emails = [f"person{i}@example.com" for i in range(40)] + ["not-an-email"]
     with EmulatorServer(EmulatorSettings(), host="127.0.0.1", port=0) as server:
         monkeypatch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", server.connection_json())

@@ -83,6 +83,18 @@ def test_audience_gauges_only_for_known_figures() -> None:
 
 
 EMIT = """
+from airflow.configuration import conf
+try:  # Airflow 3.2+: a task process points the Task SDK's Stats at the configured backend as it starts
+    from airflow.sdk.observability import stats
+    from airflow.sdk.observability.metrics import stats_utils
+except ImportError:  # Airflow 2.11-3.1: Stats reads the configuration on first use
+    pass
+else:
+    if hasattr(stats, "initialize"):  # 3.3+, as the task runner's main() does
+        legacy_names = conf.getboolean("metrics", "legacy_names_on")
+        stats.initialize(factory=stats_utils.get_stats_factory(), export_legacy_names=legacy_names)
+    else:  # 3.2, as the task runner's main() does
+        stats.Stats.initialize(factory=stats_utils.get_stats_factory(stats.Stats))
 from airflow_provider_pinterest_audiences.health import AudienceHealth
 from airflow_provider_pinterest_audiences.metrics import emit_audience_health, emit_upload
 emit_upload({"customer_list_id": "3969491", "mode": "append", "list_type": "EMAIL", "added": 600,
@@ -92,7 +104,7 @@ emit_audience_health(AudienceHealth("77", "READY", 700, 1000))
 
 
 def test_airflows_own_stats_client_sends_them_to_statsd_on_loopback() -> None:
-    """A fresh process configured for StatsD, as an Airflow worker would be; a UDP socket plays StatsD."""
+    """A fresh process set up for StatsD as a task process is; a UDP socket plays StatsD."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as statsd:
         statsd.bind(("127.0.0.1", 0))
         statsd.settimeout(10)
