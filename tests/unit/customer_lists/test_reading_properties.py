@@ -22,6 +22,7 @@ import hashlib
 import io
 import os
 import re
+import sys
 import tempfile
 import unicodedata
 from collections import Counter
@@ -153,11 +154,19 @@ def reference_records(
     """Records (``[]`` for a blank row, None for a malformed one); ReferenceMalformed(row) where reading
     stops."""
     lines = list(io.StringIO(text, newline=""))
+    # The documented reading is Python 3.11's csv, where NUL is a character; 3.10's refuses it, so it reads
+    # a stand-in that the text does not hold.
+    nul = (
+        next(c for c in map(chr, range(0xE000, 0xF900)) if c not in text)
+        if sys.version_info < (3, 11)
+        else "\x00"
+    )
+    parsed = [line.replace("\x00", nul) for line in lines]
     row, index = 0, 0
     while index < len(lines):
-        reader = csv.reader(iter(lines[index:]), delimiter=delimiter, strict=True)
+        reader = csv.reader(iter(parsed[index:]), delimiter=delimiter, strict=True)
         try:
-            record: list[str] | None = next(reader)
+            record: list[str] | None = [field.replace(nul, "\x00") for field in next(reader)]
             used = reader.line_num
             raw = "".join(lines[index : index + used])
             size = len(raw.encode(*as_bytes)) + (raw[-1:] not in ("\n", "\r"))
