@@ -71,4 +71,4 @@ test-deployment: install install-deployment
 test-browser: install install-browser
 	@$(RUN) pytest $(PYTEST_FLAGS) -m browser tests/browser
 
-test: lint typecheck docs test-airflow3 test-airflow2 test-browser test-packaging test-deployment ## every check CI runs
+test: lint typecheck docs test-airflow3 test-airflow2 test-browser test-packaging test-matrix test-deployment ## every check CI runs
