@@ -267,3 +267,31 @@ def test_the_demo_prints_one_line_per_type_from_the_task_log(
             "list",
             list_ids[key],
         ]
+
+
+def test_a_dry_run_plans_each_list_and_sends_nothing(server: EmulatorServer) -> None:
+    name, rows = next(_names), crm_rows(range(30))
+    existing, _ = run(customer_list_name=name, source=rows[:10], columns=COLUMNS)
+    list_ids, summary = run(customer_list_name=name, source=rows, columns=COLUMNS, dry_run=True)
+    assert list_ids == existing
+    assert (summary["EMAIL"]["planned"]["add"], summary["MAID"]["planned"]["add"]) == (30, 15)
+    assert (summary["total"]["planned"]["add"], summary["total"]["added"]) == (45, 0)
+    assert list_members(server, existing) == expected(rows[:10])
+
+
+def test_lineage_reads_the_source_once_and_writes_each_list(server: EmulatorServer, tmp_path: Path) -> None:
+    from airflow_provider_pinterest_audiences.operators.customer_list import (
+        PinterestUploadCustomerListOperator,
+    )
+    from tests.integration.test_customer_list_operator import FakeTaskInstance
+
+    rows = crm_rows(range(20))
+    path = write_csv(tmp_path / "crm.csv", rows)
+    operator = PinterestUploadCustomerListOperator(
+        task_id="upload", customer_list_name=next(_names), source=str(path), has_header=True, columns=COLUMNS
+    )
+    list_ids = operator.execute({"ti": FakeTaskInstance()})
+    lineage = operator.get_openlineage_facets_on_complete(None)
+    (source,) = lineage.inputs
+    assert source.inputFacets["inputStatistics"].rowCount == 20
+    assert sorted(output.name.rsplit("/", 1)[-1] for output in lineage.outputs) == sorted(list_ids.values())
