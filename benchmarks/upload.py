@@ -53,7 +53,7 @@ class TaskInstance:
         self.summary = value
 
 read_seconds = []
-original_read = upload.read_digests
+original_read = upload.read_typed_digests
 
 def timed_read(*args, **kwargs):
     start = time.perf_counter()
@@ -62,7 +62,7 @@ def timed_read(*args, **kwargs):
     finally:
         read_seconds.append(time.perf_counter() - start)
 
-upload.read_digests = timed_read
+upload.read_typed_digests = timed_read
 settings = json.loads(sys.argv[3])
 operator = PinterestUploadCustomerListOperator(
     task_id="benchmark", customer_list_name=sys.argv[2], source=sys.argv[1], **settings

@@ -1,5 +1,6 @@
 """The customer-list upload engine: identifier rules and readers, the hashing pool, batches, mirror state.
 
-``PinterestUploadCustomerListOperator`` builds an ``UploadPlan`` from its rendered arguments and hands it to
-``upload.run_upload``, which reads, hashes, diffs and sends, and returns an ``UploadResult``.
+``PinterestUploadCustomerListOperator`` builds an ``UploadPlan`` per list from its rendered arguments (one,
+or one per identifier type: ``typed_lists``) and hands them to ``upload.run_uploads``, which reads, hashes,
+diffs and sends, and returns an ``UploadResult`` per list.
 """

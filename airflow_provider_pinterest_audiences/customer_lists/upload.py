@@ -1,4 +1,4 @@
-"""The upload orchestrator: an ``UploadPlan`` in, an ``UploadResult`` out.
+"""The upload orchestrator: one ``UploadPlan`` per list in (they share a source), one ``UploadResult`` out.
 
 The whole source is read, validated and hashed (on every CPU) before the first API call, so bad input fails
 the task without touching the list. Then, by mode: ``append`` adds every valid identifier (the list is found
@@ -30,17 +30,6 @@ from airflow_provider_pinterest_audiences.health import net_records
 
 if TYPE_CHECKING:
     from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
-
-
-def run_upload(
-    plan: UploadPlan,
-    hook: PinterestHook,
-    new_hook: Callable[[], PinterestHook],
-    log: logging.Logger,
-) -> UploadResult:
-    """Carry out ``plan`` on ``hook`` (``new_hook`` makes one hook per extra upload thread)."""
-    key = plan.list_type.value
-    return run_uploads({key: plan}, hook, new_hook, log)[key]
 
 
 def run_uploads(

@@ -24,6 +24,7 @@ from scripts.demo import DAG_IDS, EXAMPLE_DAGS, DemoAirflow, emulator_get, prepa
 pytestmark = pytest.mark.e2e
 
 EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+DEVICE_ID_SHAPE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 FAST = {"customer_list_processing_seconds": 1.0, "audience_initializing_seconds": 1.0}
 
 
@@ -59,9 +60,25 @@ def assert_no_duplicate_names(root: str, account_id: str) -> None:
         assert len(names) == len(set(names)), f"duplicate {kind}: {sorted(names)}"
 
 
+def crm_export_hashes() -> dict[str, set[str]]:
+    """Independent of the provider's code: the EMAIL and MAID lists the CRM export example must fill."""
+    with (EXAMPLE_DAGS / "data" / "crm_export.csv").open(newline="") as source:
+        rows = list(csv.DictReader(source))
+    gaids = (row["gaid"].strip().lower() for row in rows)
+    valid_gaids = {g for g in gaids if DEVICE_ID_SHAPE.match(g) and set(g) != {"0", "-"}}
+    return {
+        "EMAIL": expected_hashes([row["email"] for row in rows]),
+        "MAID": {hashlib.sha256(g.encode()).hexdigest() for g in valid_gaids},
+    }
+
+
 def assert_example_outcome(root: str, account_id: str) -> None:
     """The state every complete set of example runs must leave behind."""
     emails = sample_emails()
+    for list_type, hashes in crm_export_hashes().items():
+        (crm_export,) = lists_named(root, account_id, f"CRM export ({list_type})")
+        assert crm_export["list_type"] == list_type
+        assert members(root, account_id, crm_export["id"]) == hashes
     crm = lists_named(root, account_id, "CRM customers")
     assert len(crm) == 1
     assert members(root, account_id, crm[0]["id"]) == expected_hashes(emails)
