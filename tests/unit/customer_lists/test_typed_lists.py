@@ -112,13 +112,15 @@ def _summary(list_id: str, valid: int, invalid: dict[str, int], added: int) -> d
         "exceptions": {},
         "dry_run": False,
         "planned": {"add": added, "remove": 0, "batches": 1},
+        "prehashed": {"md5": 0, "sha1": 1, "sha256": 2},
+        "rate_limit_waits": None,
     }
 
 
 def test_the_summary_holds_each_type_and_their_total() -> None:
     email = _summary("11", 9, {"malformed_email": 1}, 8)
     maid = _summary("22", 4, {"missing": 5, "malformed_device_id": 1}, 3)
-    summary = typed_summary({"EMAIL": email, "MAID": maid})
+    summary = typed_summary({"EMAIL": email, "MAID": maid}, {"count": 3, "seconds": 1.5})
     assert (summary["EMAIL"], summary["MAID"]) == (email, maid)
     total = summary["total"]
     assert total["customer_list_ids"] == {"EMAIL": "11", "MAID": "22"}
@@ -126,3 +128,5 @@ def test_the_summary_holds_each_type_and_their_total() -> None:
     assert (total["valid"], total["added"], total["duplicates"], total["desired_members"]) == (13, 11, 2, 11)
     assert total["invalid"] == {"malformed_device_id": 1, "malformed_email": 1, "missing": 5}
     assert total["planned"] == {"add": 11, "remove": 0, "batches": 2}
+    assert total["prehashed"] == {"md5": 0, "sha1": 2, "sha256": 4}
+    assert total["rate_limit_waits"] == {"count": 3, "seconds": 1.5}  # the task's hooks served both lists
