@@ -152,8 +152,8 @@ def _random_value(rng: random.Random) -> str:
         lambda: "".join(rng.choices(alphabet, k=rng.randint(0, 20))),
         lambda: f"{rng.choice(['a', 'B.c', '', '.x'])}@{rng.choice(['d.com', 'e', 'f..g', 'h.', '.i.j'])}",
         lambda: sha(str(rng.random())),
-        lambda: hashlib.md5(str(rng.random()).encode()).hexdigest().upper(),
-        lambda: hashlib.sha1(str(rng.random()).encode()).hexdigest(),
+        lambda: hashlib.md5(str(rng.random()).encode(), usedforsecurity=False).hexdigest().upper(),
+        lambda: hashlib.sha1(str(rng.random()).encode(), usedforsecurity=False).hexdigest(),
         lambda: UUID if rng.random() < 0.5 else UUID.lower().replace("a", "z"),
         lambda: "b" * rng.randint(240, 250) + "@c.com",
     ]
