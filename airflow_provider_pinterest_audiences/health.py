@@ -196,14 +196,17 @@ def check_guard_target(checked: Mapping[str, Any], *, has_size: bool, reason: st
 def upload_figures(summary: Mapping[str, Any]) -> dict[str, Any]:
     """An upload's figures for its outlet Asset events: the list id and counts (``upload_summary``)."""
     invalid = summary.get("invalid") or {}
+    waits = summary.get("rate_limit_waits") or {}
     return {
         "id": summary.get("customer_list_id"),
         "read": summary.get("read"),
         "valid": summary.get("valid"),
         "invalid": sum(invalid.values()) if isinstance(invalid, Mapping) else invalid,
+        "duplicates": summary.get("duplicates"),
         "added": summary.get("added"),
         "removed": summary.get("removed"),
         "desired_members": summary.get("desired_members"),
+        "rate_limit_waits": waits.get("count"),
         "dry_run": bool(summary.get("dry_run")),
     }
 

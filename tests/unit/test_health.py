@@ -299,7 +299,7 @@ def test_the_upload_puts_its_figures_on_its_outlet_asset_events(monkeypatch: pyt
     monkeypatch.setattr(metrics, "airflow_stats", FakeStats)
     asset = Asset("pinterest://customer_lists/newsletter")
     events = airflow_outlet_events()
-    emails = [f"person{i}@example.com" for i in range(40)] + ["not-an-email"]
+    emails = [f"person{i}@example.com" for i in range(40)] + ["not-an-email", "PERSON7@example.com"]
     with EmulatorServer(EmulatorSettings(), host="127.0.0.1", port=0) as server:
         monkeypatch.setenv("AIRFLOW_CONN_PINTEREST_DEFAULT", server.connection_json())
         upload = PinterestUploadCustomerListOperator(
@@ -313,11 +313,13 @@ def test_the_upload_puts_its_figures_on_its_outlet_asset_events(monkeypatch: pyt
 
     assert events[asset].extra == {
         "id": list_id,
-        "read": 41,
-        "valid": 40,
+        "read": 42,
+        "valid": 41,
         "invalid": 1,
+        "duplicates": 1,
         "added": 40,
         "removed": 0,
         "desired_members": 40,
+        "rate_limit_waits": 0,
         "dry_run": False,
     }
