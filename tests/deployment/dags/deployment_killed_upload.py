@@ -22,9 +22,6 @@ with DAG(
         column="email",
         has_header=True,
         max_records_per_request=100,
-        # Celery's pool processes are daemonic and may not start the hashing pool (multiprocessing refuses
-        # "daemonic processes are not allowed to have children"): hash in the task's own process.
-        hashing_processes=1,
         retries=2,
         retry_delay=timedelta(seconds=1),
     )
