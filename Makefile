@@ -60,8 +60,9 @@ test-packaging: install
 
 # The wheel installed into a fresh venv per Airflow x Python cell (constraints/matrix-*.txt), two cells at
 # a time: what it adds to an environment that has Airflow, then the unit, contract and in-cell tests.
+# One cell alone: make test-matrix CELL=3.0-py3.10
 test-matrix: install
-	@$(RUN) pytest $(PYTEST_FLAGS) -m matrix tests/matrix
+	@$(RUN) pytest $(PYTEST_FLAGS) -m matrix tests/matrix $(if $(CELL),-k $(CELL))
 
 # PostgreSQL + Redis + CeleryExecutor (two workers), scheduler, DAG processor, triggerer, API server,
 # all from a fresh venv holding the built wheel; started and stopped by the test.

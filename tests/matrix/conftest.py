@@ -22,9 +22,15 @@ def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Artefacts:
 
 @pytest.fixture(scope="session")
 def cell_runs(
-    artefacts: Artefacts, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, artefacts: Artefacts, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Future[CellResult]]]:
-    """Every cell started at once on two threads (2 cores); each test waits for its own."""
+    """Every selected cell (``-k 3.0-py3.10`` picks one) started at once on two threads (2 cores); each
+    test waits for its own."""
+    selected = {
+        item.callspec.params["name"]
+        for item in request.session.items
+        if "name" in getattr(getattr(item, "callspec", None), "params", {})
+    }
     work = tmp_path_factory.mktemp("cells")
     with ThreadPoolExecutor(max_workers=2) as pool:
 
@@ -34,7 +40,7 @@ def cell_runs(
             future.add_done_callback(lambda done: _FINISHED.append(done.result()))
             return future
 
-        yield {cell.name: start(cell.name, work / cell.name) for cell in cells()}
+        yield {cell.name: start(cell.name, work / cell.name) for cell in cells() if cell.name in selected}
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
