@@ -7,8 +7,8 @@ Each cell, from ``constraints/matrix-airflow-A-pyP.in`` (compiled to ``.txt``):
 2. the wheel is installed as a user would (no constraints, dependencies resolved); what that adds to
    the environment is recorded (the test asserts it is the provider alone);
 3. the test tools (``constraints/test-tools.in``, pinned) join, and pytest runs the unit and contract
-   tests plus ``tests/matrix/cell_checks.py`` from a staged copy of the checkout that has no package in
-   it, so every import of the provider resolves to the installed wheel.
+   tests, the audience-health DAGs end to end and ``tests/matrix/cell_checks.py`` from a staged copy of
+   the checkout that has no package in it, so every import of the provider resolves to the installed wheel.
 
 ``python scripts/matrix.py [CELL ...]`` runs cells from the command line (all by default) and prints a
 table; ``make test-matrix`` runs them under pytest (tests/matrix), two at a time.
@@ -45,7 +45,13 @@ from scripts.installed_wheel import (
 CONSTRAINTS = REPO / "constraints"
 TEST_TOOLS = CONSTRAINTS / "test-tools.in"
 CELL_NAME = re.compile(r"^matrix-airflow-(?P<airflow>[\d.]+)-py(?P<python>3\.\d+)$")
-IN_CELL_TESTS = ("tests/unit", "tests/contract", "tests/matrix/cell_checks.py")
+# The audience-health DAGs end to end: their Asset event extras, written and read back, on every Airflow.
+IN_CELL_TESTS = (
+    "tests/unit",
+    "tests/contract",
+    "tests/e2e/test_audience_health_e2e.py",
+    "tests/matrix/cell_checks.py",
+)
 # The contract tests find the spec beside the checkout; the staged copy lives elsewhere.
 OPENAPI_SPEC = REPO.parent / "shared" / "pinterest-openapi" / "openapi.json"
 SUMMARY_COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|deselected)")
