@@ -1,7 +1,9 @@
 """Customer-list batches sent with up to N requests in flight, each worker thread on its own hook.
 
 A batch is one request's packed SHA-256 digests, read straight from a spool file; its comma-joined hex
-``records`` string is built by the thread that sends it, once, just before the request. The caller's thread
+``records`` string is built by the thread that sends it, once, just before the request. Records sent as
+given (``hash_identifiers=False``) are rendered from their stored texts (``record_texts``) as the batch is
+read instead, one lookup per batch. The caller's thread
 reads batches and keeps at most ``max_in_flight`` of them in flight plus the one waiting for a slot, so
 memory does not grow with the input. ``requests.Session`` is not guaranteed thread-safe, so each worker
 thread lazily makes its own ``PinterestHook`` (same connection id); all are closed at the end.
@@ -25,6 +27,7 @@ from airflow_provider_pinterest_audiences.customer_lists.records import (
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 
 if TYPE_CHECKING:
+    from airflow_provider_pinterest_audiences.customer_lists.record_texts import RecordTexts
     from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 
 
@@ -46,10 +49,12 @@ def records_per_request(max_records_per_request: int, max_request_bytes: int) ->
 
 
 class Batch(NamedTuple):
-    """One request: ``ADD`` or ``REMOVE`` and its packed 32-byte digests."""
+    """One request: ``ADD`` or ``REMOVE``, its packed 32-byte digests and, for records sent as given, their
+    rendered ``records`` (``given_records``)."""
 
     operation: str
     digests: bytes
+    given_records: str | None = None
 
     @property
     def record_count(self) -> int:
@@ -57,18 +62,26 @@ class Batch(NamedTuple):
 
     @property
     def records(self) -> str:
-        """The request's ``records``: comma-joined lowercase hex digests (built on each access)."""
+        """The request's ``records``: the texts sent as given, else comma-joined lowercase hex digests
+        (built on each access)."""
+        if self.given_records is not None:
+            return self.given_records
         return records_text(self.digests)
 
 
-def read_batches(path: str, operation: str, records_per_batch: int) -> Iterator[Batch]:
-    """A spool file of packed digests as request-sized batches: one read per batch, no re-buffering."""
+def read_batches(
+    path: str, operation: str, records_per_batch: int, texts: RecordTexts | None = None
+) -> Iterator[Batch]:
+    """A spool file of packed digests as request-sized batches: one read per batch, no re-buffering.
+
+    With ``texts`` (records sent as given), each batch carries its records rendered from their texts.
+    """
     batch_bytes = records_per_batch * DIGEST_SIZE
     with open(path, "rb") as handle:
         while digests := handle.read(batch_bytes):  # a buffered read returns short only at the end
             if len(digests) % DIGEST_SIZE:
                 raise ValueError(f"{path} is not a whole number of {DIGEST_SIZE}-byte digests")
-            yield Batch(operation, digests)
+            yield Batch(operation, digests, None if texts is None else texts.records(digests))
 
 
 _ALLOCATOR_WARM_UP_BYTES = 8 << 20

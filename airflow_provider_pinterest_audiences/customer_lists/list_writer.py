@@ -41,11 +41,15 @@ def exception_codes(exceptions: Any) -> Counter[str]:
 
 
 if TYPE_CHECKING:
+    from airflow_provider_pinterest_audiences.customer_lists.record_texts import RecordTexts
     from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 
 
 class ListWriter:
-    """Sends one upload's batches to its customer list and keeps the totals (``sent``, ``batches``)."""
+    """Sends one upload's batches to its customer list and keeps the totals (``sent``, ``batches``).
+
+    With ``texts``, the records are sent as given: rendered from their stored texts.
+    """
 
     def __init__(
         self,
@@ -53,8 +57,10 @@ class ListWriter:
         hook: PinterestHook,
         new_hook: Callable[[], PinterestHook],
         log: logging.Logger,
+        texts: RecordTexts | None = None,
     ) -> None:
         self._plan = plan
+        self._texts = texts
         self._hook = hook
         self._new_hook = new_hook
         self._log = log
@@ -82,7 +88,7 @@ class ListWriter:
 
     def batches_of(self, path: str, operation: str) -> Iterator[Batch]:
         """A spool file of packed digests as request-sized ``operation`` batches."""
-        return read_batches(path, operation, self._plan.records_per_request)
+        return read_batches(path, operation, self._plan.records_per_request, self._texts)
 
     def send(self, customer_list_id: str | None, batches: Iterator[Batch], total: int) -> str | None:
         """Send ``batches`` (``total`` records); with no list id yet, the first batch (an ADD) creates it.

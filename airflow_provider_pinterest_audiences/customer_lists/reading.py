@@ -20,6 +20,8 @@ from airflow_provider_pinterest_audiences.customer_lists.suppression import Read
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 
 Sink = Callable[[bytes], object]
+TextSink = Callable[[bytes, list[bytes]], object]
+"""Takes packed digests and their normalised texts (``RecordTexts.add``), for types sent as given."""
 
 
 def read_digests(plan: UploadPlan, sink: Sink, log: logging.Logger) -> ReadCounts:
@@ -33,10 +35,14 @@ def read_digests(plan: UploadPlan, sink: Sink, log: logging.Logger) -> ReadCount
 
 
 def read_typed_digests(
-    plans: Mapping[str, UploadPlan], sinks: Mapping[str, Sink], log: logging.Logger
+    plans: Mapping[str, UploadPlan],
+    sinks: Mapping[str, Sink],
+    log: logging.Logger,
+    text_sinks: Mapping[str, TextSink] | None = None,
 ) -> dict[str, ReadCounts]:
     """``read_digests`` for several lists fed by one source: read it once, hash each plan's column with the
-    plan's type into ``sinks[key]``, and return the counts per key.
+    plan's type into ``sinks[key]``, and return the counts per key. A plan whose type is sent as given
+    (``hash_identifiers=False``) also sends every valid digest with its text to ``text_sinks[key]``.
 
     The plans differ only in list, type and ``source.column``; the first plan's source is read.
     """
@@ -44,6 +50,7 @@ def read_typed_digests(
     first = next(iter(plans.values()))
     keys = list(plans)
     counts = {key: ReadCounts() for key in keys}
+    texts_to = dict(text_sinks or {})
     with ExitStack() as stack:
         targets = [
             stack.enter_context(
@@ -58,6 +65,8 @@ def read_typed_digests(
             for key, target, chunk in zip(keys, targets, hashed, strict=True):
                 counts[key].add(chunk)
                 target(chunk.digests)
+                if chunk.texts:
+                    texts_to[key](chunk.digests, chunk.texts)
     elapsed = time.monotonic() - started
     rows, rate = counts[keys[0]].read, counts[keys[0]].read / max(elapsed, 1e-9)
     several = len(plans) > 1

@@ -17,7 +17,8 @@ followed by a fixed tag filling the slot. ``records_text`` turns slots back into
 SHA-256 digest ends with a tag by chance with probability 2**-96 at most.
 
 Chunks are picklable and this module imports nothing from Airflow at module level, so the worker processes
-of ``hashing_pool`` start in milliseconds. Raw identifiers never leave this module except as digests.
+of ``hashing_pool`` start in milliseconds. Raw identifiers never leave this module except as digests, or as
+the normalised values of a partner-id type sent as given (``hash_identifiers=False``: ``HashedChunk.texts``).
 """
 
 from __future__ import annotations
@@ -113,6 +114,8 @@ DEVICE_ID_CASES = ("lower", "upper", "as_is")
 """``device_id_case`` values: the case MAID and IDFA values take before hashing."""
 DEFAULT_DEVICE_ID_CASE = "lower"
 """X's audience docs and Snap's lowercase both device ids; Pinterest documents no case (see the README)."""
+PARTNER_ID_TYPES = (IdentifierType.LR_ID, IdentifierType.DLX_ID)
+"""The types ``hash_identifiers=False`` applies to: pseudonymous partner tokens, may be sent as given."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,8 @@ class IdentifierOptions:
     """How identifiers are normalised beyond their type's fixed rules (picklable: it travels to workers)."""
 
     device_id_case: str = DEFAULT_DEVICE_ID_CASE
+    hash_identifiers: bool = True
+    """False: partner ids (``PARTNER_ID_TYPES``) are sent as given; every other type is always hashed."""
 
     def __post_init__(self) -> None:
         if self.device_id_case not in DEVICE_ID_CASES:
@@ -127,6 +132,25 @@ class IdentifierOptions:
                 "device_id_case",
                 f"{self.device_id_case!r} is not one of {', '.join(map(repr, DEVICE_ID_CASES))}",
             )
+        if not isinstance(self.hash_identifiers, bool):
+            raise _invalid_argument(
+                "hash_identifiers", f"must be True or False, got {self.hash_identifiers!r}"
+            )
+
+    def check_types(self, identifier_types: Sequence[IdentifierType]) -> None:
+        """Refuse ``hash_identifiers=False`` unless one of ``identifier_types`` is a partner-id type."""
+        if self.hash_identifiers or any(kind in PARTNER_ID_TYPES for kind in identifier_types):
+            return
+        raise _invalid_argument(
+            "hash_identifiers",
+            f"False applies to {' and '.join(PARTNER_ID_TYPES)} lists only (pseudonymous partner ids), not "
+            f"to {', '.join(identifier_types)}: emails, device ids and pinner ids are personal data and are "
+            "always sent SHA-256 hashed",
+        )
+
+    def sends_as_given(self, identifier_type: IdentifierType) -> bool:
+        """Whether ``identifier_type`` values are sent as their normalised text rather than hashed."""
+        return not self.hash_identifiers and identifier_type in PARTNER_ID_TYPES
 
     def case_of(self, identifier_type: IdentifierType) -> str:
         """The case ``identifier_type`` values take: one of ``DEVICE_ID_CASES``."""
@@ -195,19 +219,24 @@ class InvalidReason(_TextEnum):
     """A control character inside the value (NUL, another C0 character such as a tab, DEL, or C1)."""
     MALFORMED_CSV_ROW = "malformed_csv_row"
     """A CSV row that breaks the quoting rules, counted (not read) with ``on_malformed_row="invalid"``."""
+    COMMA = "comma"
+    """A comma inside a partner id sent as given (``hash_identifiers=False``): records are comma-separated."""
 
 
 @dataclass(slots=True)
 class HashedChunk:
     """One chunk after hashing: packed record slots (32 bytes each, input order) and row counts.
 
-    ``prehashed`` counts the valid rows that arrived already hashed, by ``Prehashed`` algorithm.
+    ``prehashed`` counts the valid rows that arrived already hashed, by ``Prehashed`` algorithm. ``texts``:
+    for a type sent as given (``IdentifierOptions.sends_as_given``), the normalised value of each slot, in
+    the same order; None otherwise.
     """
 
     digests: bytes
     read: int
     invalid: Counter[str] = field(default_factory=Counter)
     prehashed: Counter[str] = field(default_factory=Counter)
+    texts: list[bytes] | None = None
 
     @property
     def valid(self) -> int:
@@ -395,9 +424,10 @@ def _digest_one(
     return _SHAPE_PROBLEM[identifier_type](value, (value,)) or (_DIGEST(_SHA256(value)), None)
 
 
-def _digest_values(values: list[bytes], identifier_type: IdentifierType) -> HashedChunk:
+def _digest_values(values: list[bytes], identifier_type: IdentifierType, keep_texts: bool) -> HashedChunk:
     """Packed slots of normalised, non-empty values, the skipped ones counted by reason and the pre-hashed
-    ones by algorithm (``read`` left at 0 for the caller).
+    ones by algorithm (``read`` left at 0 for the caller). ``keep_texts``: ``texts`` holds the values kept,
+    in slot order, a pre-hashed one as the lower-case hex it stands for.
 
     Fast path: prove a whole block valid with a few C-level scans of the joined values, then hash with no
     per-value Python code. Any doubt (one invalid value, an already-hashed value among plain ones) sends the
@@ -409,7 +439,10 @@ def _digest_values(values: list[bytes], identifier_type: IdentifierType) -> Hash
     if joined.count(b"\n") == len(values) - 1:
         if _all_sha256_hex(joined, len(values)):
             return HashedChunk(
-                bytes.fromhex(joined.decode("ascii")), 0, prehashed=Counter({Prehashed.SHA256: len(values)})
+                bytes.fromhex(joined.decode("ascii")),
+                0,
+                prehashed=Counter({Prehashed.SHA256: len(values)}),
+                texts=list(map(bytes.lower, values)) if keep_texts else None,
             )
         controls_excluded = identifier_type in _SHAPE_REJECTS_CONTROLS and joined.isascii()
         shape_ok = (controls_excluded or not _has_control(joined)) and _SHAPE_PROBLEM[identifier_type](
@@ -418,8 +451,11 @@ def _digest_values(values: list[bytes], identifier_type: IdentifierType) -> Hash
         if shape_ok and (
             identifier_type in _SHAPE_REJECTS_DIGESTS or 2 * DIGEST_SIZE not in map(len, values)
         ):
-            return HashedChunk(b"".join(map(_DIGEST, map(_SHA256, values))), 0)
+            return HashedChunk(
+                b"".join(map(_DIGEST, map(_SHA256, values))), 0, texts=values if keep_texts else None
+            )
     slots: list[bytes] = []
+    kept: list[bytes] = []
     invalid: Counter[str] = Counter()
     prehashed: Counter[str] = Counter()
     for value in values:
@@ -429,9 +465,10 @@ def _digest_values(values: list[bytes], identifier_type: IdentifierType) -> Hash
             continue
         slot, kind = outcome
         slots.append(slot)
+        kept.append(value if kind is None else value.lower())
         if kind is not None:
             prehashed[kind] += 1
-    return HashedChunk(b"".join(slots), 0, invalid, prehashed)
+    return HashedChunk(b"".join(slots), 0, invalid, prehashed, kept if keep_texts else None)
 
 
 def slot_hex(slot: bytes) -> str:
@@ -543,13 +580,23 @@ def _normalised_text_values(
 def hash_chunk(
     chunk: RawChunk, identifier_type: IdentifierType, options: IdentifierOptions = DEFAULT_OPTIONS
 ) -> HashedChunk:
-    """Normalise, validate and SHA-256 one raw chunk (runs in hashing worker processes too)."""
+    """Normalise, validate and SHA-256 one raw chunk (runs in hashing worker processes too).
+
+    A type sent as given (``options.sends_as_given``) keeps each slot's normalised value in ``texts`` (a
+    pre-hashed SHA-256 in lower case, as when hashing); such a value may not hold a comma
+    (``InvalidReason.COMMA``). The slots are the same either way.
+    """
     case = options.case_of(identifier_type)
     if isinstance(chunk, CsvBlock):
         values, read, invalid = chunk.normalised_values(case)
     else:
         values, read, invalid = _normalised_text_values(chunk, case)
-    hashed = _digest_values(values, identifier_type)
+    as_given = options.sends_as_given(identifier_type)
+    if as_given and any(b"," in value for value in values):
+        kept = [value for value in values if b"," not in value]
+        invalid[InvalidReason.COMMA] += len(values) - len(kept)
+        values = kept
+    hashed = _digest_values(values, identifier_type, keep_texts=as_given)
     hashed.read = read
     invalid.update(hashed.invalid)
     hashed.invalid = +invalid

@@ -5,11 +5,13 @@ the task without touching the list. Then, by mode: ``append`` adds every valid i
 by name or created with the first batch), ``remove`` removes them from an existing list, ``mirror`` makes the
 list hold exactly the source (``mirror``). One source may feed one list per identifier type
 (``run_uploads``): it is read once. Scratch files live in a private temporary directory per list
-(``scratch``), and the next upload of the list removes those a killed run left behind.
+(``scratch``), and the next upload of the list removes those a killed run left behind. A list whose
+partner ids are sent as given (``hash_identifiers=False``) keeps their texts there too (``record_texts``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections import Counter
@@ -22,6 +24,7 @@ from airflow_provider_pinterest_audiences.customer_lists.list_writer import List
 from airflow_provider_pinterest_audiences.customer_lists.mirror import mirror_list
 from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan, UploadResult
 from airflow_provider_pinterest_audiences.customer_lists.reading import read_typed_digests
+from airflow_provider_pinterest_audiences.customer_lists.record_texts import RecordTexts
 from airflow_provider_pinterest_audiences.customer_lists.scratch import scratch_directory
 from airflow_provider_pinterest_audiences.customer_lists.snapshot import DigestBuckets
 from airflow_provider_pinterest_audiences.customer_lists.suppression import ReadCounts
@@ -48,9 +51,21 @@ def run_uploads(
     with ExitStack() as stack:
         workdirs = {key: stack.enter_context(scratch_directory(plan, log)) for key, plan in plans.items()}
         digests = {key: stack.enter_context(DigestBuckets(workdirs[key])) for key in plans}
-        counts = read_typed_digests(plans, {key: buckets.add for key, buckets in digests.items()}, log)
-        for key, plan in plans.items():
-            writer = ListWriter(plan, hook, new_hook, log)
+        texts = {
+            key: stack.enter_context(RecordTexts(workdirs[key]))
+            for key, plan in plans.items()
+            if plan.identifier_options.sends_as_given(plan.list_type)
+        }
+        counts = read_typed_digests(
+            plans,
+            {key: buckets.add for key, buckets in digests.items()},
+            log,
+            {key: store.add for key, store in texts.items()},
+        )
+        for key, planned in plans.items():
+            store = texts.get(key)
+            plan = planned if store is None else _sized_for_texts(planned, store, log)
+            writer = ListWriter(plan, hook, new_hook, log, store)
             run = mirror_list if plan.mode == "mirror" else _append_or_remove
             result = run(plan, writer, digests[key], counts[key], workdirs[key], log)
             result.exceptions = writer.exceptions
@@ -66,6 +81,16 @@ def run_uploads(
                 )
             results[key] = result
     return results
+
+
+def _sized_for_texts(plan: UploadPlan, texts: RecordTexts, log: logging.Logger) -> UploadPlan:
+    """``plan`` with as many records per request as keeps a request of texts within the hex size bound."""
+    log.info(
+        "%s records are sent as given (hash_identifiers=False), not hashed; the longest is %d bytes",
+        plan.list_type,
+        texts.longest,
+    )
+    return dataclasses.replace(plan, records_per_request=texts.records_per_request(plan.records_per_request))
 
 
 def _append_or_remove(

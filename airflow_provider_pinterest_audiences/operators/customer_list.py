@@ -110,6 +110,11 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
     :param device_id_case: MAID and IDFA only: the case device ids take before hashing, ``"lower"``
         (default: what X's audience docs and Snap document; Pinterest documents none), ``"upper"`` or
         ``"as_is"``. See the README's identifier table.
+    :param hash_identifiers: LR_ID and DLX_ID only: ``True`` (default, what Pinterest's guide recommends)
+        sends partner ids SHA-256 hashed; ``False`` sends them as given (trimmed, case kept; a value holding
+        a comma is invalid, ``comma``). Refused with other types (personal data is always hashed) and with
+        ``mode="mirror"`` (the snapshot keeps digests only, so a later run could not remove a member by its
+        text). With ``columns`` it applies to the partner-id types among them.
     :param column: the identifier column: a name (CSV with header, SQL, mapping items) or a 0-based index.
         Default: the first column.
     :param columns: several identifier types in one source, one list each: ``{list type: column}``, e.g.
@@ -210,6 +215,7 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         max_list_exceptions: int | None = None,
         suppression_path: Any = None,
         device_id_case: str = DEFAULT_DEVICE_ID_CASE,
+        hash_identifiers: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(ad_account_id=ad_account_id, **kwargs)
@@ -227,6 +233,7 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
                 )
         self.list_type = None if self.columns else IdentifierType.parse(list_type or "EMAIL")
         self.device_id_case = device_id_case
+        self.hash_identifiers = hash_identifiers
         self.column = column
         self.has_header = has_header
         self.delimiter = delimiter
@@ -307,7 +314,21 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
             )
         self._check_typed_lists()
         self.check_source_arguments()
+        self._check_hash_identifiers()
         records_per_request(self.max_records_per_request, self.max_request_bytes)
+
+    def _check_hash_identifiers(self) -> None:
+        """``hash_identifiers=False``: partner-id types only, and not with a mirror."""
+        columns = self.columns or {}
+        types = [IdentifierType(key) for key in columns] or [self.list_type or IdentifierType.EMAIL]
+        self.identifier_options().check_types(types)
+        if not self.hash_identifiers and self.mode == "mirror":
+            raise PinterestInvalidArgumentError(
+                "hash_identifiers",
+                "False is not supported with mode='mirror': a mirror run removes the members that left the "
+                "source, known then only by the digests of its snapshot, and the texts sent as given are not "
+                "kept between runs. Use mode='append' or 'remove', or keep hash_identifiers=True",
+            )
 
     def upload_plan(self) -> UploadPlan:
         """The rendered arguments, checked, as the upload engine takes them (no API call).

@@ -92,6 +92,10 @@ class PinterestEraseCustomersOperator(IdentifierSourceMixin, PinterestBaseOperat
     :param lease_ttl: seconds a lease on a state file lasts unless renewed (at least 30).
     :param device_id_case: MAID and IDFA only: ``"lower"`` (default), ``"upper"`` or ``"as_is"``; give the
         value the uploads of these lists were given, or the erased digests are not the uploaded ones.
+    :param hash_identifiers: only ``True`` (the default): the REMOVE batches carry SHA-256 digests. A list
+        uploaded with ``hash_identifiers=False`` holds partner ids as given; remove them with the upload
+        operator (``mode="remove"``, ``hash_identifiers=False``). The suppression set still holds them: an
+        upload's digests are the same whether it hashes or not.
 
     ``max_records_per_request``, ``max_request_bytes``, ``hashing_processes``, ``max_concurrent_requests``,
     ``pinterest_conn_id``, ``hook_params``: as for the upload operator.
@@ -137,6 +141,7 @@ class PinterestEraseCustomersOperator(IdentifierSourceMixin, PinterestBaseOperat
         max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
         lease_ttl: float = DEFAULT_LEASE_TTL,
         device_id_case: str = DEFAULT_DEVICE_ID_CASE,
+        hash_identifiers: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -145,6 +150,7 @@ class PinterestEraseCustomersOperator(IdentifierSourceMixin, PinterestBaseOperat
         self.sql_conn_id = sql_conn_id
         self.list_type = IdentifierType.parse(list_type)
         self.device_id_case = device_id_case
+        self.hash_identifiers = hash_identifiers
         self.column = column
         self.has_header = has_header
         self.delimiter = delimiter
@@ -162,6 +168,13 @@ class PinterestEraseCustomersOperator(IdentifierSourceMixin, PinterestBaseOperat
         self.check_literal_arguments()
 
     def _check_arguments(self) -> None:
+        if self.hash_identifiers is not True:
+            raise PinterestInvalidArgumentError(
+                "hash_identifiers",
+                f"got {self.hash_identifiers!r}: the erase sends SHA-256 digests only. To take partner ids "
+                "uploaded as given out of a list, run PinterestUploadCustomerListOperator with mode='remove' "
+                "and hash_identifiers=False on it; this operator's suppression set covers those uploads too",
+            )
         if self.state_paths and self.suppression_path is None:
             raise PinterestInvalidArgumentError(
                 "state_paths",

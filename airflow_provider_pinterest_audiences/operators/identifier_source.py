@@ -40,6 +40,7 @@ class IdentifierSourceMixin:
     sql: str | None
     sql_conn_id: str | None
     device_id_case: str
+    hash_identifiers: bool
     column: str | int | None
     has_header: bool
     delimiter: str
@@ -81,8 +82,9 @@ class IdentifierSourceMixin:
         self.identifier_options()
 
     def identifier_options(self) -> IdentifierOptions:
-        """How identifiers are normalised beyond their type's fixed rules (``device_id_case``), checked."""
-        return IdentifierOptions(device_id_case=self.device_id_case)
+        """How identifiers are normalised beyond their type's fixed rules (``device_id_case``) and whether
+        partner ids are hashed (``hash_identifiers``), checked."""
+        return IdentifierOptions(device_id_case=self.device_id_case, hash_identifiers=self.hash_identifiers)
 
     def customer_source(self) -> CustomerSource:
         """The rendered reading arguments, as the upload engine reads them."""
