@@ -11,7 +11,9 @@ their messages say what was expected themselves.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pytest
@@ -39,6 +41,28 @@ def control(server: EmulatorServer, method: str, path: str, **kwargs: Any) -> An
     response = requests.request(method, f"{server.root_url}/_emulator{path}", timeout=TIMEOUT, **kwargs)
     assert response.status_code == 200, f"control {method} {path}: {response.status_code}: {response.text}"
     return response.json()
+
+
+@contextmanager
+def failing_from_update(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch, call: int) -> Iterator[None]:
+    """Inside the block, every request fails from the ``call``-th customer-list PATCH on (the emulator's
+    ``fail_every_n`` fault); after it, requests succeed again and the hook is as it was."""
+    from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+
+    real_update = PinterestHook.update_customer_list
+    calls = itertools.count(1)
+
+    def update_then_break(self: PinterestHook, *args: Any, **kwargs: Any) -> Any:
+        if next(calls) == call:
+            control(server, "POST", "/faults", json={"fail_every_n": 1})
+        return real_update(self, *args, **kwargs)
+
+    monkeypatch.setattr(PinterestHook, "update_customer_list", update_then_break)
+    try:
+        yield
+    finally:
+        control(server, "POST", "/faults", json={"fail_every_n": 0})
+        monkeypatch.setattr(PinterestHook, "update_customer_list", real_update)
 
 
 class Api:

@@ -16,7 +16,7 @@ import pytest
 from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
 from airflow_provider_pinterest_audiences.exceptions import PinterestApiError, PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.operators.customer_list import PinterestUploadCustomerListOperator
-from tests.integration.emulator_api import ACCOUNT, control, emulator_settings
+from tests.integration.emulator_api import ACCOUNT, control, emulator_settings, failing_from_update
 from tests.object_storage import attach_memory_store
 
 UUIDS = ["6D92078A-8246-4BA4-AE5B-76104861E7DC", "0f7c6a1e-3b2d-4c5e-9f8a-1b2c3d4e5f60"]
@@ -178,25 +178,11 @@ def _list_before_a_failed_run(mode: str, snapshot: Path) -> tuple[str, dict[str,
 def test_retry_after_a_failure_mid_upload_ends_in_the_clean_state(
     server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
-    from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
-
     name, state = _list_before_a_failed_run(mode, tmp_path / "retry.snapshot")
     source = [f"new{i}@x.com" for i in range(100)]
-    real_update = PinterestHook.update_customer_list
-    calls = itertools.count(1)
-
-    def update_then_break(self: PinterestHook, *args: Any, **kwargs: Any) -> Any:
-        if next(calls) == 3:  # from the third PATCH on, every request fails
-            control(server, "POST", "/faults", json={"fail_every_n": 1})
-        return real_update(self, *args, **kwargs)
-
-    monkeypatch.setattr(PinterestHook, "update_customer_list", update_then_break)
-    try:
-        with pytest.raises(PinterestApiError):
-            run(customer_list_name=name, source=source, mode=mode, max_records_per_request=20, **state)
-    finally:
-        control(server, "POST", "/faults", json={"fail_every_n": 0})
-    monkeypatch.setattr(PinterestHook, "update_customer_list", real_update)
+    # from the third PATCH on, every request fails
+    with failing_from_update(server, monkeypatch, 3), pytest.raises(PinterestApiError):
+        run(customer_list_name=name, source=source, mode=mode, max_records_per_request=20, **state)
     list_id, summary = run(customer_list_name=name, source=source, mode=mode, **state)
     assert members(server, list_id) == {sha(email) for email in source}
     assert len(lists_named(server, name)) == 1

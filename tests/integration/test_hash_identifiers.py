@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
 from airflow_provider_pinterest_audiences.exceptions import PinterestApiError
 from airflow_provider_pinterest_audiences.testing.emulator_client import PinterestEmulator
-from tests.integration.emulator_api import control, emulator_settings, server_fixture
+from tests.integration.emulator_api import emulator_settings, failing_from_update, server_fixture
 from tests.integration.test_customer_list_operator import (
     lists_named,
     members,
@@ -61,26 +60,12 @@ def test_hashed_and_unhashed_uploads_of_one_source_differ_only_in_the_records_se
 def test_a_retried_task_ends_in_the_clean_state(
     server: EmulatorServer, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
-    from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
-
     name, ids = next(_names), ramp_ids(range(100))
     arguments = {"customer_list_name": name, "list_type": "LR_ID", "hash_identifiers": False}
     list_id, _ = run(source=ids if mode == "remove" else ids[:3], **arguments)
-    real_update = PinterestHook.update_customer_list
-    calls = itertools.count(1)
-
-    def update_then_break(self: PinterestHook, *args: Any, **kwargs: Any) -> Any:
-        if next(calls) == 3:  # from the third PATCH on, every request fails
-            control(server, "POST", "/faults", json={"fail_every_n": 1})
-        return real_update(self, *args, **kwargs)
-
-    monkeypatch.setattr(PinterestHook, "update_customer_list", update_then_break)
-    try:
-        with pytest.raises(PinterestApiError):
-            run(source=ids[10:], mode=mode, max_records_per_request=20, **arguments)
-    finally:
-        control(server, "POST", "/faults", json={"fail_every_n": 0})
-    monkeypatch.setattr(PinterestHook, "update_customer_list", real_update)
+    with failing_from_update(server, monkeypatch, 3), pytest.raises(PinterestApiError):
+        run(source=ids[10:], mode=mode, max_records_per_request=20, **arguments)
+    assert members(server, list_id) not in (set(ids[:10]), set(ids[:3]) | set(ids[10:]))  # half done
 
     retried_id, _ = run(source=ids[10:], mode=mode, **arguments)
 
