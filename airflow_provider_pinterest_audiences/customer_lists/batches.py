@@ -1,12 +1,12 @@
 """Customer-list batches sent with up to N requests in flight, each worker thread on its own hook.
 
 A batch is one request's packed SHA-256 digests, read straight from a spool file; its comma-joined hex
-``records`` string is built by the thread that sends it, once, just before the request. Records sent as
-given (``hash_identifiers=False``) are rendered from their stored texts (``record_texts``) as the batch is
-read instead, one lookup per batch. The caller's thread
-reads batches and keeps at most ``max_in_flight`` of them in flight plus the one waiting for a slot, so
-memory does not grow with the input. ``requests.Session`` is not guaranteed thread-safe, so each worker
-thread lazily makes its own ``PinterestHook`` (same connection id); all are closed at the end.
+``records`` string is built by the thread that sends it, once, just before the request (records sent as
+given, ``hash_identifiers=False``, are rendered from their stored texts, ``record_texts``, as the batch is
+read: one lookup per batch). The caller's thread reads batches and keeps at most ``max_in_flight`` of them
+in flight plus the one waiting for a slot, so memory does not grow with the input. ``requests.Session`` is
+not guaranteed thread-safe, so each worker thread lazily makes its own ``PinterestHook`` (same connection
+id); all are closed at the end.
 
 The first failed batch stops the reading of new batches; the batches already in flight are waited for (a
 request cannot be taken back half-sent), then the original exception is raised again.

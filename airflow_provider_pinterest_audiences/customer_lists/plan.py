@@ -78,6 +78,8 @@ class UploadResult:
     list_after: Mapping[str, Any] | None = None
     planned: Counter[str] = field(default_factory=Counter)
     exceptions: Counter[str] = field(default_factory=Counter)
+    planned_batches: int = 0
+    """Requests the planned records take, in batches of the size sent (set by ``run_uploads``)."""
 
     def summary(
         self, plan: UploadPlan, rate_limit_waits: Mapping[str, float] | None = None
@@ -113,6 +115,6 @@ class UploadResult:
             "planned": {
                 "add": self.planned["ADD"],
                 "remove": self.planned["REMOVE"],
-                "batches": plan.batches_for(self.planned["ADD"]) + plan.batches_for(self.planned["REMOVE"]),
+                "batches": self.planned_batches,
             },
         }

@@ -39,7 +39,7 @@ class RecordTexts:
             raise ValueError(f"{len(texts)} texts for {len(digests) // DIGEST_SIZE} digests")
         if not texts:
             return
-        pairs = zip(split_records(digests), texts, strict=True)
+        pairs = sorted(zip(split_records(digests), texts, strict=True))  # neighbours share B-tree pages
         self._db.execute("BEGIN")
         self._db.executemany("INSERT OR IGNORE INTO texts VALUES (?, ?)", pairs)
         self._db.execute("COMMIT")
@@ -51,8 +51,6 @@ class RecordTexts:
         One range query per call: spool files are sorted, so a batch's digests are one contiguous range.
         """
         wanted = split_records(digests)
-        if not wanted:
-            return ""
         rows = self._db.execute(
             "SELECT digest, text FROM texts WHERE digest BETWEEN ? AND ?", (min(wanted), max(wanted))
         )

@@ -69,6 +69,9 @@ def run_uploads(
             run = mirror_list if plan.mode == "mirror" else _append_or_remove
             result = run(plan, writer, digests[key], counts[key], workdirs[key], log)
             result.exceptions = writer.exceptions
+            result.planned_batches = plan.batches_for(result.planned["ADD"]) + plan.batches_for(
+                result.planned["REMOVE"]
+            )
             check_exceptions(plan, result, log)
             warn_if_too_small(plan, result, log)
             if plan.dry_run:
@@ -77,7 +80,7 @@ def run_uploads(
                     result.planned["ADD"],
                     result.planned["REMOVE"],
                     plan.list_type,
-                    plan.batches_for(result.planned["ADD"]) + plan.batches_for(result.planned["REMOVE"]),
+                    result.planned_batches,
                 )
             results[key] = result
     return results

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_pinterest_audiences.customer_lists.batches import read_batches
-from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan
+from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan, UploadResult
 from airflow_provider_pinterest_audiences.customer_lists.record_texts import RecordTexts
 from airflow_provider_pinterest_audiences.customer_lists.records import (
     IdentifierOptions,
@@ -188,7 +188,9 @@ class RecordingHook:
         pass
 
 
-def upload(values: list[Any], mode: str = "append", records_per_request: int = 1000) -> RecordingHook:
+def upload(
+    values: list[Any], mode: str = "append", records_per_request: int = 1000, dry_run: bool = False
+) -> tuple[RecordingHook, UploadResult]:
     """Run an LR_ID upload sent as given against a ``RecordingHook`` (the list exists for a removal)."""
     hook = RecordingHook(list_exists=mode == "remove")
     plan = UploadPlan(
@@ -202,10 +204,11 @@ def upload(values: list[Any], mode: str = "append", records_per_request: int = 1
         hashing_processes=1,
         max_concurrent_requests=1,
         identifier_options=AS_GIVEN,
+        dry_run=dry_run,
     )
     result = run_uploads({"LR_ID": plan}, hook, lambda: hook, LOG)["LR_ID"]  # type: ignore[arg-type]
-    assert sum(result.sent.values()) == result.desired_members == len(sent_records(hook))
-    return hook
+    assert sum(result.sent.values()) == len(sent_records(hook))
+    return hook, result
 
 
 def sent_records(hook: RecordingHook) -> list[str]:
@@ -228,16 +231,20 @@ def reference(values: list[Any]) -> set[str]:
 @pytest.mark.parametrize("mode", ["append", "remove"])
 def test_each_distinct_text_is_sent_once_by_its_operation(mode: str) -> None:
     values = [" RampA ", "RampA", "rampa", "x,y", "", None, "B" * 100, "\u00e9\u00a0t"]
-    hook = upload(values, mode)
+    hook, result = upload(values, mode)
+    assert result.desired_members == 4
     assert sorted(sent_records(hook)) == sorted({"RampA", "rampa", "B" * 100, "\u00e9\u00a0t"})
     assert {operation for operation, _ in hook.requests} == {"ADD" if mode == "append" else "REMOVE"}
 
 
 def test_long_texts_shrink_the_batches_to_the_hex_size_bound() -> None:
     values = [f"{n:0129d}" for n in range(6)]  # two of 129 bytes and a comma: four hex records' 259
-    hook = upload(values, records_per_request=4)
+    hook, result = upload(values, records_per_request=4)
     assert [len(records.split(",")) for _, records in hook.requests] == [2, 2, 2]
     assert sorted(sent_records(hook)) == sorted(values)
+    assert result.batches == result.planned_batches == 3
+    hook, planned = upload(values, records_per_request=4, dry_run=True)
+    assert (hook.requests, planned.planned_batches, planned.planned["ADD"]) == ([], 3, 6)
 
 
 hypothesis = pytest.importorskip("hypothesis")
@@ -266,6 +273,7 @@ def test_the_records_sent_are_exactly_the_distinct_normalised_valid_values(
         with pytest.raises(PinterestInvalidArgumentError, match="valid LR_ID"):
             upload(values, mode, records_per_request)
         return
-    hook = upload(values, mode, records_per_request)
+    hook, result = upload(values, mode, records_per_request)
+    assert result.desired_members == len(expected)
     assert sorted(sent_records(hook)) == sorted(expected)  # each once, nothing else
     assert all(len(records.split(",")) <= records_per_request for _, records in hook.requests)
