@@ -71,6 +71,16 @@ def literal_ad_account_id(value: Any) -> str | None:
     return None if has_unrendered_template(value) else optional_id(value, "ad_account_id")
 
 
+def whole_number(value: Any, argument: str) -> int:
+    """A whole number >= 0, also rendered as text ("1200")."""
+    number: Any = value
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+        raise PinterestInvalidArgumentError(argument, f"expected a whole number >= 0, got {value!r}")
+    return number
+
+
 def duration_seconds(value: timedelta | float | str, argument: str) -> float:
     """A duration: a timedelta, or seconds as a number or a rendered number ("900")."""
     seconds: Any = value

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pinterest_audiences.arguments import optional
+from airflow_provider_pinterest_audiences.arguments import optional, whole_number
 from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
 
 if TYPE_CHECKING:
@@ -38,28 +38,18 @@ class PinterestAudienceHealthError(PinterestError):
     """A READY audience is smaller, or matched fewer identifiers, than a guard asks."""
 
 
-def _count(value: Any, argument: str) -> int:
-    """A whole number >= 0, also rendered as text ("1200")."""
-    number: Any = value
-    if isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
-    if isinstance(number, bool) or not isinstance(number, int) or number < 0:
-        raise PinterestInvalidArgumentError(argument, f"expected a whole number >= 0, got {value!r}")
-    return number
-
-
 def sent_count(value: Any, argument: str) -> int:
     """Unique valid identifiers sent: a count, or an ``upload_summary`` mapping (``desired_members``
     in mirror mode, else ``added``)."""
     if isinstance(value, Mapping):
         for key in _SUMMARY_SENT_KEYS:
             if value.get(key) is not None:
-                return _count(value[key], argument)
+                return whole_number(value[key], argument)
         raise PinterestInvalidArgumentError(
             argument,
             f"an upload_summary needs one of {', '.join(_SUMMARY_SENT_KEYS)}; got keys {sorted(value)}",
         )
-    return _count(value, argument)
+    return whole_number(value, argument)
 
 
 def match_rate_bound(value: Any, argument: str) -> float:
@@ -88,7 +78,7 @@ def on_low_match(value: Any, argument: str) -> str:
 #: The health arguments' checks, for a task's ``argument_checks``.
 HEALTH_ARGUMENT_CHECKS: Mapping[str, ArgumentCheck] = {
     "sent_count": optional(sent_count),
-    "min_audience_size": optional(_count),
+    "min_audience_size": optional(whole_number),
     "min_match_rate": optional(match_rate_bound),
     "on_low_match": on_low_match,
 }

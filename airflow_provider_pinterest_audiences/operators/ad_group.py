@@ -11,9 +11,8 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_pinterest_audiences.arguments import has_unrendered_template, optional
+from airflow_provider_pinterest_audiences.arguments import has_unrendered_template, optional, whole_number
 from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
-from airflow_provider_pinterest_audiences.health import _count as whole_number
 from airflow_provider_pinterest_audiences.ids import flatten, pinterest_ids
 from airflow_provider_pinterest_audiences.operators.base import PinterestBaseOperator
 
