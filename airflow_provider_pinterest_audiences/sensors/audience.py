@@ -7,7 +7,12 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.providers.common.compat.sdk import (
+    AirflowSensorTimeout,
+    BaseSensorOperator,
+    PokeReturnValue,
+    conf,
+)
 
 from airflow_provider_pinterest_audiences.arguments import duration_seconds, optional, optional_id
 from airflow_provider_pinterest_audiences.audience_wait import (
@@ -52,7 +57,8 @@ class PinterestAudienceSensor(PinterestHookMixin, BaseSensorOperator):
     Deferrable mode waits in the triggerer; ``poke`` and ``reschedule`` modes apply the same rules
     (``audience_wait``): statuses this provider does not know are logged and waited on, and so is
     Pinterest being unavailable (429, 5xx or no answer after the hook's retries): the next poke decides,
-    as the next poll does in the triggerer. Other API errors (404, 403...) fail the poke. Returns (XCom)
+    as the next poll does in the triggerer. Other API errors (404, 403...) fail the poke. Every mode
+    times out with the same message, naming the last status seen (``soft_fail`` skips). Returns (XCom)
     the final audience object, and pushes its ``audience_size``, ``audience_status`` and ``match_rate``
     (``None`` when not estimable; a customer list has no size), also emitted as metrics (``health``).
 
@@ -93,6 +99,8 @@ class PinterestAudienceSensor(PinterestHookMixin, BaseSensorOperator):
         **HEALTH_ARGUMENT_CHECKS,
     }
     ui_color = "#e60023"
+    # poke and reschedule modes: the wait ``execute`` set up (with its end time), and the ad account.
+    _timed_wait: tuple[AudienceWait, str] | None = None
 
     def __init__(
         self,
@@ -144,13 +152,18 @@ class PinterestAudienceSensor(PinterestHookMixin, BaseSensorOperator):
         return poll_once(wait, lambda: read(account, wait.target.object_id))
 
     def poke(self, context: Context) -> PokeReturnValue:
-        wait, account = self._wait()
-        return PokeReturnValue(is_done=self._poll(wait, account), xcom_value=wait.last)
+        """One read; past the end time ``execute`` set, ``AirflowSensorTimeout`` with the one message."""
+        wait, account = self._timed_wait or self._wait()
+        done = self._poll(wait, account)
+        if not done and wait.timed_out():
+            raise AirflowSensorTimeout(wait.timeout_message())
+        return PokeReturnValue(is_done=done, xcom_value=wait.last)
 
     def execute(self, context: Context) -> Any:
         if self.poll_interval is not None:
             self.poke_interval = duration_seconds(self.poll_interval, "poll_interval")
         if not self.deferrable:
+            self._timed_wait = self._wait(end_time=self._started_at(context) + self.timeout)
             return self._finish(context, super().execute(context))
         wait, account = self._wait(end_time=time.time() + self.timeout)
         if self._poll(wait, account):
@@ -166,6 +179,27 @@ class PinterestAudienceSensor(PinterestHookMixin, BaseSensorOperator):
             poll_interval=self.poke_interval,
         )
         self.defer(trigger=trigger, method_name="execute_complete", timeout=deferral_timeout(self.timeout))
+
+    def _started_at(self, context: Context) -> float:
+        """When ``BaseSensorOperator.execute`` counts the wait from (Unix time), so that ``poke`` times out
+        first, with the one message: now, or in reschedule mode (a new process each poke) this try's first
+        poke, as Airflow records it."""
+        if not self.reschedule:
+            return time.time()
+        ti = context["ti"]
+        if hasattr(ti, "get_first_reschedule_date"):  # Airflow 3's Task SDK
+            first = ti.get_first_reschedule_date(context)
+        else:  # Airflow 2 reads its task_reschedule table
+            from airflow.sensors.base import _orig_start_date
+
+            first = _orig_start_date(
+                dag_id=ti.dag_id,
+                task_id=ti.task_id,
+                run_id=ti.run_id,
+                map_index=ti.map_index,
+                try_number=(ti.max_tries or 0) - (self.retries or 0) + 1,
+            )
+        return first.timestamp() if first else time.time()
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after the trigger: the final object, or the trigger's failure, timeout or error."""

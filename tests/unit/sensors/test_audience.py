@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
 
+import airflow
 import pytest
 from airflow.providers.common.compat.sdk import (
     AirflowFailException,
@@ -220,6 +221,83 @@ def test_reschedule_mode_execute_frees_the_slot_while_processing(reads: Callable
 
     with pytest.raises(AirflowRescheduleException):
         sensor(mode="reschedule", deferrable=False).execute(context)
+
+
+ADVICE = "Audiences are typically ready within 48 hours, sometimes 72"
+
+
+def test_poke_mode_times_out_with_the_last_status_and_the_advice(reads: Callable[..., Any]) -> None:
+    unavailable = PinterestApiError("audiences/get", 503, None, "unavailable", transient=True)
+    reads(audience("PROCESSING", 40), unavailable)
+
+    with pytest.raises(AirflowSensorTimeout) as timed_out:
+        sensor(poke_interval=0, timeout=0.05, deferrable=False).execute(task_context())
+
+    assert f"audience {AUDIENCE_ID} 'Buyers' (size 40) was still PROCESSING" in str(timed_out.value)
+    assert ADVICE in str(timed_out.value)
+
+
+def test_a_timed_out_soft_fail_sensor_is_skipped(reads: Callable[..., Any]) -> None:
+    reads(audience("PROCESSING"))
+
+    with pytest.raises(AirflowSkipException) as skipped:
+        sensor(poke_interval=0, timeout=0, soft_fail=True, deferrable=False).execute(task_context())
+
+    assert ADVICE in str(skipped.value.__cause__)
+
+
+@pytest.fixture
+def first_poked(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], tuple[Any, list[Any]]]:
+    """``first_poked(when)``: a reschedule-mode context whose try first poked at ``when``, as Airflow 3
+    (Task SDK) or 2 (its task_reschedule table) reports it; and the look-ups made (Airflow's and ours)."""
+
+    def install(when: datetime) -> tuple[Any, list[Any]]:
+        lookups: list[Any] = []
+        if airflow.__version__.startswith("2."):
+            from airflow.sensors import base as sensor_base
+
+            def orig_start_date(**kwargs: Any) -> datetime:
+                lookups.append(kwargs)
+                return when
+
+            monkeypatch.setattr(sensor_base, "_orig_start_date", orig_start_date)
+            ti = SimpleNamespace(dag_id="d", task_id="wait", run_id="r", map_index=-1, max_tries=2)
+        else:
+
+            def first_reschedule_date(context: Any) -> datetime:
+                lookups.append(context)
+                return when
+
+            ti = SimpleNamespace(get_first_reschedule_date=first_reschedule_date)
+        return {"ti": ti}, lookups
+
+    return install
+
+
+def test_reschedule_mode_times_out_from_the_first_poke_with_the_one_message(
+    reads: Callable[..., Any], first_poked: Callable[[datetime], tuple[Any, list[Any]]]
+) -> None:
+    reads(audience("UPDATING", 70))
+    context, lookups = first_poked(datetime.now(timezone.utc) - timedelta(hours=3))
+
+    with pytest.raises(AirflowSensorTimeout) as timed_out:
+        sensor(mode="reschedule", timeout=timedelta(hours=2), retries=2, deferrable=False).execute(context)
+
+    assert "(size 70) was still UPDATING" in str(timed_out.value)
+    assert ADVICE in str(timed_out.value)
+    assert len(lookups) == 2 and lookups[0] == lookups[1]  # Airflow's and ours: the same start
+
+
+def test_reschedule_mode_waits_until_the_timeout_counted_from_the_first_poke(
+    reads: Callable[..., Any], first_poked: Callable[[datetime], tuple[Any, list[Any]]]
+) -> None:
+    from airflow.exceptions import AirflowRescheduleException
+
+    reads(audience("UPDATING", 70))
+    context, _ = first_poked(datetime.now(timezone.utc) - timedelta(hours=1))
+
+    with pytest.raises(AirflowRescheduleException):
+        sensor(mode="reschedule", timeout=timedelta(hours=2), deferrable=False).execute(context)
 
 
 def test_customer_list_is_read_with_the_list_endpoint(reads: Callable[..., Any]) -> None:
