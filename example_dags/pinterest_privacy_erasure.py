@@ -5,10 +5,17 @@ to the suppression set, removes them from every customer list of the ad accounts
 ``ad_account_ids``: every account the token can see) and purges the nightly mirror's snapshot of them.
 ``mirror_newsletter`` then mirrors the CRM export with the same ``suppression_path``: the erased customers
 are still in its source, but they are held back (``suppressed`` in its summary) tonight and every night.
+
+Set ``state_dir`` (a DAG param) to durable storage every worker reaches, e.g. ``s3://bucket/pinterest/privacy``:
+losing the suppression set lets the mirror upload erased customers again. The default,
+``$AIRFLOW_HOME/pinterest-privacy``, suits one machine. The state belongs to the Pinterest ad accounts it was
+written against: against another account or a fresh emulator, start from an empty ``state_dir`` (the erase
+refuses a snapshot whose list it cannot find).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pendulum
@@ -18,6 +25,7 @@ from airflow_provider_pinterest_audiences.operators.customer_list import Pintere
 from airflow_provider_pinterest_audiences.operators.erase import PinterestEraseCustomersOperator
 
 DATA = Path(__file__).resolve().parent / "data"
+STATE_DIR = Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser().absolute() / "pinterest-privacy"
 SUPPRESSION_PATH = "{{ params.state_dir }}/erased-emails.suppression"
 MIRROR_STATE_PATH = "{{ params.state_dir }}/newsletter.snapshot"
 
@@ -39,9 +47,10 @@ with DAG(
             str(DATA / "customers.csv"), type="string", description="The CRM export the mirror uploads."
         ),
         "state_dir": Param(
-            "file:///tmp/pinterest-demo/privacy",
+            STATE_DIR.as_uri(),
             type="string",
-            description="Where the suppression set and the mirror snapshot live (any object storage URI).",
+            description="Where the suppression set and the mirror snapshot live: durable storage that "
+            "every worker reaches (any object storage URI).",
         ),
     },
 ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -80,3 +81,8 @@ def test_the_crm_export_keeps_one_list_per_identifier_type(dag_bag: object) -> N
     task = dag_bag.dags["pinterest_crm_identifier_types"].get_task("upload_identifier_types")  # type: ignore[attr-defined]
     assert task.columns == {"EMAIL": "email", "MAID": "gaid"}
     assert task.list_type is None
+
+
+def test_the_privacy_erasure_keeps_its_state_under_the_airflow_home(dag_bag: object) -> None:
+    dag = dag_bag.dags["pinterest_privacy_erasure"]  # type: ignore[attr-defined]
+    assert dag.params["state_dir"] == (Path(os.environ["AIRFLOW_HOME"]) / "pinterest-privacy").as_uri()
