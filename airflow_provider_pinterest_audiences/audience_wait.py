@@ -9,7 +9,7 @@ Shared by the sensor (``poke``), the trigger and the create operators' ``wait_fo
 * the wait times out at an absolute end time, with one message naming the last status seen.
 
 :class:`AudienceWait` holds these rules without I/O; :func:`poll_once` and :func:`wait_until_done` drive
-it synchronously, the trigger asynchronously. The trigger's event, one per wait, is ``{"status":
+it synchronously, :func:`poll_once_async` in the trigger. The trigger's event, one per wait, is ``{"status":
 "success" | "failure" | "timeout" | "error", "<key>": object | None, "message": str}`` where ``<key>`` is
 ``"audience"`` when waiting on an audience and ``"customer_list"`` when waiting on a customer list.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
@@ -206,8 +206,7 @@ class AudienceWait:
     :param target: what is waited on.
     :param success_statuses: statuses that end the wait successfully.
     :param failure_statuses: statuses that end it with :class:`PinterestAudienceFailedError`.
-    :param end_time: absolute Unix time at which the wait times out; ``None`` never (the sensor's
-        ``poke``, where Airflow keeps the time).
+    :param end_time: absolute Unix time at which the wait times out; ``None`` never.
     """
 
     def __init__(
@@ -227,11 +226,12 @@ class AudienceWait:
         self.last = dict(found)
         return check_audience_status(found, self.success_statuses, self.failure_statuses)
 
-    def tolerate(self, error: PinterestApiError) -> None:
-        """A poll that failed: transient failures wait for the next poll, any other error is raised."""
+    def tolerate(self, error: PinterestApiError) -> bool:
+        """A poll that failed: transient failures wait for the next poll (False), any other is raised."""
         if not error.transient:
             raise error
         log.warning("Pinterest is unavailable (%s); trying again at the next poll.", error)
+        return False
 
     def timed_out(self) -> bool:
         return self.end_time is not None and time.time() >= self.end_time
@@ -264,11 +264,17 @@ def deferral_timeout(seconds: float) -> datetime.timedelta:
 def poll_once(wait: AudienceWait, fetch: Callable[[], Mapping[str, Any]]) -> bool:
     """Read the object once: True when the wait is over (``wait.last`` holds it), False while waiting."""
     try:
-        found = fetch()
+        return wait.observe(fetch())
     except PinterestApiError as error:
-        wait.tolerate(error)
-        return False
-    return wait.observe(found)
+        return wait.tolerate(error)
+
+
+async def poll_once_async(wait: AudienceWait, fetch: Callable[[], Awaitable[Mapping[str, Any]]]) -> bool:
+    """:func:`poll_once` with an async read (the trigger's)."""
+    try:
+        return wait.observe(await fetch())
+    except PinterestApiError as error:
+        return wait.tolerate(error)
 
 
 def wait_until_done(

@@ -17,10 +17,11 @@ from airflow_provider_pinterest_audiences.audience_wait import (
     PinterestAudienceFailedError,
     WaitTarget,
     describe,
+    poll_once_async,
     wait_event,
     wait_target,
 )
-from airflow_provider_pinterest_audiences.exceptions import PinterestApiError, PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestAsyncHook
 from airflow_provider_pinterest_audiences.ids import pinterest_id
 
@@ -129,16 +130,8 @@ class PinterestAudienceTrigger(BaseTrigger):
             return self._event("error", message)
 
     async def _poll(self, hook: PinterestAsyncHook) -> bool:
-        """``audience_wait.poll_once``, with an async read."""
-        try:
-            if self.target.kind == "audience":
-                found = await hook.get_audience(self.ad_account_id, self.target.object_id)
-            else:
-                found = await hook.get_customer_list(self.ad_account_id, self.target.object_id)
-        except PinterestApiError as error:
-            self.wait.tolerate(error)
-            return False
-        return self.wait.observe(found)
+        read = hook.get_audience if self.target.kind == "audience" else hook.get_customer_list
+        return await poll_once_async(self.wait, lambda: read(self.ad_account_id, self.target.object_id))
 
     def _event(self, status: EventStatus, message: str) -> dict[str, Any]:
         log = self.log.info if status == "success" else self.log.warning

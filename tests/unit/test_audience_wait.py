@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from airflow_provider_pinterest_audiences.audience_wait import (
     check_audience_status,
     deferral_timeout,
     poll_once,
+    poll_once_async,
     status_rules,
     wait_event,
     wait_target,
@@ -227,19 +229,31 @@ def reads(*answers: Any) -> Callable[[], dict[str, Any]]:
     return fetch
 
 
+def poll_async(wait: AudienceWait, fetch: Callable[[], dict[str, Any]]) -> bool:
+    """``poll_once_async`` with ``fetch`` made a coroutine, as the trigger reads."""
+
+    async def read() -> dict[str, Any]:
+        return fetch()
+
+    return asyncio.run(poll_once_async(wait, read))
+
+
+@pytest.mark.parametrize("poll", [poll_once, poll_async], ids=["sync", "async"])
 def test_transient_failures_wait_for_the_next_poll_and_other_errors_end_the_wait(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, poll: Callable[[AudienceWait, Callable[[], dict[str, Any]]], bool]
 ) -> None:
     wait = AudienceWait(WaitTarget("audience", "1"))
     caplog.set_level(logging.WARNING)
 
-    assert poll_once(wait, reads(audience("PROCESSING"))) is False
-    assert poll_once(wait, reads(unavailable())) is False
+    assert poll(wait, reads(audience("PROCESSING"))) is False
+    assert poll(wait, reads(unavailable())) is False
     assert wait.last == audience("PROCESSING")  # the last object read is kept
     assert "trying again at the next poll" in caplog.text
     with pytest.raises(PinterestApiError, match="HTTP 404"):
-        poll_once(wait, reads(PinterestApiError("audiences/get", 404, 2, "not found")))
-    assert poll_once(wait, reads(audience("READY", 300))) is True
+        poll(wait, reads(PinterestApiError("audiences/get", 404, 2, "not found")))
+    with pytest.raises(PinterestAudienceFailedError, match="TOO_SMALL"):
+        poll(wait, reads(audience("TOO_SMALL", 3)))
+    assert poll(wait, reads(audience("READY", 300))) is True
     assert wait.last == audience("READY", 300)
 
 
