@@ -4,14 +4,15 @@ The identifiers are read and hashed as the upload operator reads them (same sour
 hashing), merged into the suppression set (``customer_lists.suppression``) so no later upload given it
 sends them again, removed from every customer list of the ad accounts, and purged from the named mirror
 snapshots. Every step can be repeated, so a retried task ends as a clean run does.
+
+The operator only checks its arguments, builds an ``ErasePlan`` and returns the summary; the erase engine
+(``customer_lists.erase``) reads, hashes and sends.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping, Sequence
-from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_pinterest_audiences.arguments import ArgumentCheck, optional
@@ -27,14 +28,7 @@ from airflow_provider_pinterest_audiences.customer_lists.plan import (
     UploadPlan,
 )
 from airflow_provider_pinterest_audiences.customer_lists.records import DEFAULT_DEVICE_ID_CASE, IdentifierType
-from airflow_provider_pinterest_audiences.customer_lists.suppression import (
-    SnapshotPurge,
-    add_to_suppression,
-    finish_purge,
-    open_purge,
-    prepare_purge,
-    suppression_path_argument,
-)
+from airflow_provider_pinterest_audiences.customer_lists.suppression import suppression_path_argument
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.operators.base import PinterestBaseOperator
 from airflow_provider_pinterest_audiences.operators.identifier_source import IdentifierSourceMixin
@@ -43,10 +37,7 @@ from airflow_provider_pinterest_audiences.operators.share import id_list
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_pinterest_audiences.customer_lists.snapshot import DigestBuckets
-
-#: The name the erase's scratch directory is keyed by (it writes to no list of that name).
-SCRATCH_KEY = "privacy-erasure"
+    from airflow_provider_pinterest_audiences.customer_lists.erase import ErasePlan
 
 
 def _paths(value: Any, argument: str) -> tuple[Any, ...]:
@@ -185,6 +176,8 @@ class PinterestEraseCustomersOperator(IdentifierSourceMixin, PinterestBaseOperat
 
     def read_plan(self) -> UploadPlan:
         """How the identifiers are read and sent; ``ad_account_id`` and the list are set per list."""
+        from airflow_provider_pinterest_audiences.customer_lists.erase import SCRATCH_KEY
+
         return UploadPlan(
             ad_account_id="",
             source=self.customer_source(),
@@ -199,156 +192,27 @@ class PinterestEraseCustomersOperator(IdentifierSourceMixin, PinterestBaseOperat
             identifier_options=self.identifier_options(),
         )
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_pinterest_audiences.customer_lists.reading import read_digests
-        from airflow_provider_pinterest_audiences.customer_lists.scratch import scratch_directory
-        from airflow_provider_pinterest_audiences.customer_lists.snapshot import DigestBuckets
+    def erase_plan(self) -> ErasePlan:
+        """The erase the rendered arguments ask for (checked)."""
+        from airflow_provider_pinterest_audiences.customer_lists.erase import ErasePlan
 
         checked = self.checked_arguments()
-        plan = self.read_plan()
-        try:
-            with scratch_directory(plan, self.log) as workdir, DigestBuckets(workdir) as erased:
-                counts = read_digests(plan, erased.add, self.log)
-                erased_path = os.path.join(workdir, "erased.bin")
-                with open(erased_path, "wb") as out:
-                    distinct = erased.write_distinct(out)
-                summary: dict[str, Any] = {
-                    "list_type": plan.list_type.value,
-                    "read": counts.read,
-                    "valid": counts.valid,
-                    "invalid": {str(reason): count for reason, count in sorted(counts.invalid.items())},
-                    "prehashed": counts.prehashed_by_kind(),
-                    "distinct": distinct,
-                }
-                summary.update(self._erase(plan, checked, erased, erased_path, distinct, workdir))
-        finally:
-            self.hook.close()
-        self.log.info(
-            "Erased %d distinct %s identifiers from %d customer lists in %d ad accounts; suppression set: %s",
-            distinct,
-            plan.list_type.value,
-            len(summary["lists"]),
-            len(summary["ad_account_ids"]),
-            summary["suppression"],
+        return ErasePlan(
+            identifiers=self.read_plan(),
+            ad_account_ids=checked["ad_account_ids"],
+            suppression_path=checked["suppression_path"],
+            state_paths=checked["state_paths"],
         )
-        return summary
 
-    def _erase(
-        self,
-        plan: UploadPlan,
-        checked: dict[str, Any],
-        erased: DigestBuckets,
-        erased_path: str,
-        distinct: int,
-        workdir: str,
-    ) -> dict[str, Any]:
-        """Under the state files' leases: suppression set, pending files, REMOVE batches, purges."""
-        from airflow_provider_pinterest_audiences.customer_lists.freshness import ListState
-        from airflow_provider_pinterest_audiences.customer_lists.lease import StateLease, lock_path_for
-        from airflow_provider_pinterest_audiences.customer_lists.list_writer import ListWriter
-        from airflow_provider_pinterest_audiences.customer_lists.snapshot import (
-            as_state_path,
-            pending_path_for,
-        )
-        from airflow_provider_pinterest_audiences.customer_lists.state_files import remove_leftovers
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_pinterest_audiences.customer_lists.erase import run_erase
         from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 
-        hook, list_type = self.hook, plan.list_type.value
-        accounts = checked["ad_account_ids"] or tuple(str(item["id"]) for item in hook.list_ad_accounts())
-        owners = {
-            str(item["id"]): account for account in accounts for item in hook.list_customer_lists(account)
-        }
-        suppression_path = checked["suppression_path"]
-        state_paths = [as_state_path(path) for path in checked["state_paths"]]
-        leased = ([as_state_path(suppression_path)] if suppression_path is not None else []) + state_paths
-        if len(set(leased)) < len(leased):
-            raise PinterestInvalidArgumentError(
-                "state_paths", f"names the suppression set {suppression_path}: give mirror snapshots only"
+        plan = self.erase_plan()
+        try:
+            result = run_erase(
+                plan, self.hook, lambda: PinterestHook(self.pinterest_conn_id, **self.hook_params), self.log
             )
-        with ExitStack() as stack:
-            leases = [
-                stack.enter_context(StateLease(path, ttl=plan.lease_ttl, log=self.log)) for path in leased
-            ]
-            for path in leased:
-                remove_leftovers([path, pending_path_for(path), lock_path_for(path)], self.log)
-            purges, other_type = self._purges(state_paths, owners, list_type)
-            suppression = None
-            if suppression_path is not None:
-                added, total = add_to_suppression(suppression_path, list_type, erased, workdir)
-                suppression = {"added": added, "total": total}
-            for purge in purges:
-                list_id = purge.customer_list_id
-                prepare_purge(
-                    purge,
-                    ListState.from_api(hook.get_customer_list(owners[list_id], list_id)),
-                    erased,
-                    workdir,
-                )
-            lists: dict[str, dict[str, Any]] = {}
-            for list_id, account in owners.items():
-                if list_id in other_type:
-                    continue
-                list_plan = dataclasses.replace(plan, ad_account_id=account, customer_list_id=list_id)
-                writer = ListWriter(
-                    list_plan,
-                    hook,
-                    lambda: PinterestHook(self.pinterest_conn_id, **self.hook_params),
-                    self.log,
-                )
-                writer.send(list_id, writer.batches_of(erased_path, "REMOVE"), distinct)
-                lists[list_id] = {
-                    "ad_account_id": account,
-                    "removed": writer.sent["REMOVE"],
-                    "batches": writer.batches,
-                }
-            for lease in leases:
-                lease.verify()
-            for purge in purges:
-                list_id = purge.customer_list_id
-                after = ListState.from_api(hook.get_customer_list(owners[list_id], list_id))
-                finish_purge(purge, after, erased, workdir)
-                self.log.info(
-                    "Snapshot %s of list %s: %d erased members purged",
-                    purge.state_path,
-                    list_id,
-                    purge.purged,
-                )
-                for note in purge.notes:
-                    self.log.warning("Snapshot %s: %s", purge.state_path, note)
-        return {
-            "ad_account_ids": list(accounts),
-            "lists": lists,
-            "skipped_lists": sorted(other_type),
-            "suppression": suppression,
-            "snapshots": {
-                str(purge.state_path): {
-                    "customer_list_id": purge.customer_list_id,
-                    "purged": purge.purged,
-                    "fresh": purge.fresh,
-                }
-                for purge in purges
-            },
-        }
-
-    def _purges(
-        self, state_paths: list[Any], owners: Mapping[str, str], list_type: str
-    ) -> tuple[list[SnapshotPurge], set[str]]:
-        """The named snapshots of this type to purge, and the lists named snapshots show hold another type."""
-        purges: list[SnapshotPurge] = []
-        other_type: set[str] = set()
-        for path in state_paths:
-            purge = open_purge(path)
-            if purge is None:
-                self.log.info("No mirror snapshot at %s yet: nothing to purge there", path)
-                continue
-            if purge.header.list_type != list_type:
-                other_type.add(purge.customer_list_id)
-                continue
-            if purge.customer_list_id not in owners:
-                raise PinterestInvalidArgumentError(
-                    "state_paths",
-                    f"{path} belongs to customer list {purge.customer_list_id}, which is in none of the "
-                    f"ad accounts erased ({', '.join(sorted(set(owners.values())))}); nothing was sent",
-                )
-            purges.append(purge)
-        return purges, other_type
+        finally:
+            self.hook.close()
+        return result.summary()

@@ -144,7 +144,7 @@ def test_a_retried_erase_ends_as_a_clean_run(
     def killed(*args: Any) -> None:
         raise RuntimeError("worker killed after the REMOVE batches")
 
-    from airflow_provider_pinterest_audiences.operators import erase as erase_module
+    from airflow_provider_pinterest_audiences.customer_lists import erase as erase_module
 
     monkeypatch.setattr(erase_module, "finish_purge", killed)
     with pytest.raises(RuntimeError):
