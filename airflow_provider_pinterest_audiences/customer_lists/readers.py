@@ -96,7 +96,7 @@ def column_index(column: str | int | None, names: Sequence[str] | None, argument
     )
 
 
-def _looks_like_path(text: str) -> bool:
+def looks_like_path(text: str) -> bool:
     """Whether a string source may be quoted in a message: one short line shaped like a path or a URI.
 
     A template can render a list of identifiers as text; such a string is described, never shown.
@@ -109,7 +109,7 @@ def _looks_like_path(text: str) -> bool:
 def _shown(source: CsvSource) -> str:
     """``source`` as a message may show it: quoted when it looks like a path or a URI, else described."""
     text = str(source)  # a path's or an ObjectStoragePath's own text (os.fspath would warn on the latter)
-    if _looks_like_path(text):
+    if looks_like_path(text):
         return repr(text)
     given = f"text of {len(source):,} characters" if isinstance(source, str) else f"a {type(source).__name__}"
     return f"the source given ({given}, not shown: it does not look like a path or a URI)"
@@ -119,7 +119,7 @@ def _shown(source: CsvSource) -> str:
 def open_source(source: CsvSource) -> Iterator[IO[bytes]]:
     """Open a local path, a URI or an ``ObjectStoragePath`` for binary reading; clear error when missing.
 
-    Messages show ``source`` only when it looks like a path or a URI (``_looks_like_path``).
+    Messages show ``source`` only when it looks like a path or a URI (``looks_like_path``).
     """
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
@@ -127,7 +127,7 @@ def open_source(source: CsvSource) -> Iterator[IO[bytes]]:
         try:
             source = ObjectStoragePath(source)
         except Exception as error:
-            detail = f": {error}" if _looks_like_path(source) else ""
+            detail = f": {error}" if looks_like_path(source) else ""
             raise PinterestInvalidArgumentError(
                 "source", f"cannot open {_shown(source)} ({type(error).__name__}{detail})"
             ) from None
@@ -139,7 +139,7 @@ def open_source(source: CsvSource) -> Iterator[IO[bytes]]:
         return
     path = os.fspath(source)
     if not os.path.isfile(path):
-        if isinstance(source, str) and not _looks_like_path(source):
+        if isinstance(source, str) and not looks_like_path(source):
             raise PinterestInvalidArgumentError(
                 "source",
                 f"{_shown(source)} is not an existing file. Pass a path, a URI, an ObjectStoragePath, or "

@@ -1,9 +1,9 @@
 """Where an upload's identifiers come from: a file or URI, an iterable (an XCom), or a SQL query.
 
 ``CustomerSource`` holds the rendered reading arguments and opens the matching reader. ``redacted_source``
-wraps an iterable of identifiers (or a string that is not a path) in a ``RedactedSource``: the upload still
-reads the value it holds, but Airflow's rendered fields (the metadata database, the UI) store only its
-one-line summary, never a customer identifier.
+wraps an iterable of identifiers (or a string that is not a path, or bytes) in a ``RedactedSource``: the
+task still reads the value it holds, but Airflow's rendered fields (the metadata database, the UI) store
+only its one-line summary, never a customer identifier.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_pinterest_audiences.arguments import has_unrendered_template
+from airflow_provider_pinterest_audiences.arguments import has_unrendered_template, non_empty_text
 from airflow_provider_pinterest_audiences.customer_lists.readers import (
+    looks_like_path,
     read_csv_columns,
     read_iterable_columns,
     read_sql_columns,
@@ -46,8 +47,13 @@ def source_origin(unrendered: Any) -> str:
 
 
 def _is_path_like(text: str) -> bool:
-    """A string worth showing as it is: a URI, or the path of an existing local file."""
-    return "://" in text.split("\n", 1)[0] or os.path.isfile(text)
+    """A string worth showing as it is: one line holding a URI, an existing file or a path's shape (a ``/``
+    or a file suffix, no ``@`` or comma: never an identifier, nor a list of them)."""
+    if "\n" in text or "\r" in text:
+        return False
+    if "://" in text and "," not in text and " " not in text:
+        return True
+    return os.path.isfile(text) or looks_like_path(text)
 
 
 def redacted_source(source: Any, origin: str = "") -> Any:
@@ -58,12 +64,42 @@ def redacted_source(source: Any, origin: str = "") -> Any:
         if not source.strip() or _is_path_like(source.strip()):
             return source
         return RedactedSource(source, f"<text of {len(source):,} characters{origin}, not a path>")
-    if isinstance(source, bytes | bytearray) or not hasattr(source, "__iter__"):
+    if isinstance(source, bytes | bytearray):
+        kind = type(source).__name__
+        return RedactedSource(source, f"<{kind} of {len(source):,} bytes{origin}, not a source>")
+    if not hasattr(source, "__iter__"):
         return source
     if hasattr(source, "protocol") and hasattr(source, "open"):  # an ObjectStoragePath
         return source
     size = f"{len(source):,} " if hasattr(source, "__len__") else ""
     return RedactedSource(source, f"<{type(source).__name__} of {size}identifiers{origin}>")
+
+
+#: The check of ``sql``: the query that returns the identifiers.
+sql_query = non_empty_text("a SQL query")
+_SOURCES = (
+    "a CSV path or URI (e.g. s3://bucket/customers.csv), an ObjectStoragePath or an iterable of identifiers"
+)
+
+
+def _is_object_storage_path(value: Any) -> bool:
+    return hasattr(value, "protocol") and hasattr(value, "open")
+
+
+def readable_source(value: Any, argument: str) -> Any:
+    """``source`` checked, as it is read (a ``RedactedSource`` unwrapped): a path, URI or
+    ``ObjectStoragePath`` that is not empty, or an iterable of identifiers."""
+    source = value.value if isinstance(value, RedactedSource) else value
+    if source is None or isinstance(source, str | os.PathLike):
+        text = str(source).strip()
+        if not text or text == "None":
+            raise PinterestInvalidArgumentError(argument, f"rendered as {text!r}: give {_SOURCES}")
+        return source
+    if isinstance(source, bytes | bytearray) or not (
+        hasattr(source, "__iter__") or _is_object_storage_path(source)
+    ):
+        raise PinterestInvalidArgumentError(argument, f"expected {_SOURCES}, got {type(source).__name__}")
+    return source
 
 
 @dataclass(frozen=True)
@@ -91,16 +127,10 @@ class CustomerSource:
     def column_chunks(self, columns: Sequence[str | int | None]) -> Iterator[Sequence[RawChunk]]:
         """The whole source read once, each chunk as one raw chunk per column of ``columns`` (``column``
         is not used)."""
-        from airflow.providers.common.compat.sdk import ObjectStoragePath
-
         if self.sql is not None:
-            if not str(self.sql).strip():
-                raise PinterestInvalidArgumentError("sql", "the query is empty")
-            return read_sql_columns(self.sql, str(self.sql_conn_id), columns=columns)
-        source = self.source.value if isinstance(self.source, RedactedSource) else self.source
-        if source is None or (isinstance(source, str) and not source.strip()):
-            raise PinterestInvalidArgumentError("source", "no source given (it rendered empty)")
-        if isinstance(source, str | os.PathLike | ObjectStoragePath):
+            return read_sql_columns(sql_query(self.sql, "sql"), str(self.sql_conn_id), columns=columns)
+        source = readable_source(self.source, "source")
+        if isinstance(source, str | os.PathLike) or _is_object_storage_path(source):
             return read_csv_columns(
                 source,
                 columns=columns,
@@ -108,11 +138,5 @@ class CustomerSource:
                 delimiter=self.delimiter,
                 encoding=self.encoding,
                 malformed_rows=self.on_malformed_row,
-            )
-        if isinstance(source, bytes | bytearray) or not hasattr(source, "__iter__"):
-            raise PinterestInvalidArgumentError(
-                "source",
-                "expected a path, a URI, an ObjectStoragePath or an iterable of identifiers, "
-                f"got {type(source).__name__}",
             )
         return read_iterable_columns(source, columns=columns)

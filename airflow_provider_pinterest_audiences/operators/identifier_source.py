@@ -7,6 +7,7 @@ recorded in Airflow's rendered fields only as a summary. Used by the upload and 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pinterest_audiences.customer_lists.csv_rows import check_malformed_rows
@@ -31,6 +32,16 @@ def _is_number(value: Any) -> bool:
 
 def _is_integer(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, int)
+
+
+def _expanded_source(task: Any) -> Any:
+    """The unrendered ``source`` a mapped task expands over (``.expand(source=...)``), when ``task`` is one
+    of its expansions; else ``None``."""
+    if not task.has_dag():
+        return None
+    mapped = task.dag.task_dict.get(task.task_id)
+    expanded = getattr(getattr(mapped, "expand_input", None), "value", None)
+    return expanded.get("source") if isinstance(expanded, Mapping) else None
 
 
 class IdentifierSourceMixin:
@@ -111,9 +122,12 @@ class IdentifierSourceMixin:
 
         Airflow stores rendered fields in its metadata database and shows them in the UI; an XCom list of
         emails must not land there. Paths, URIs and SQL stay visible as they are. This is the one method
-        both plain and mapped tasks (Airflow 2.11 and 3) render through.
+        both plain and mapped tasks (Airflow 2.11 and 3) render through; a mapped task's ``source`` arrives
+        resolved, so its origin is read from the mapped operator's expand input.
         """
         origin = source_origin(getattr(parent, "source", None))
+        if not origin and parent is self:
+            origin = source_origin(_expanded_source(self))
         super()._do_render_template_fields(  # type: ignore[misc]
             parent, template_fields, context, jinja_env, seen_oids
         )

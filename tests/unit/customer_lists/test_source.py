@@ -13,6 +13,7 @@ from airflow_provider_pinterest_audiences.customer_lists.source import (
     redacted_source,
     source_origin,
 )
+from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 
 EMAILS = ["first@example.com", "second@example.com", "third@example.com"]
 
@@ -44,6 +45,37 @@ def test_text_that_is_not_a_path_shows_its_size_only() -> None:
 @pytest.mark.parametrize("uri", ["s3://bucket/customers.csv", "file:///data/customers.csv"])
 def test_uris_stay_as_they_are(uri: str) -> None:
     assert redacted_source(uri) == uri
+
+
+@pytest.mark.parametrize(
+    "path", ["/data/customers_2026-01-01.csv", "exports/customers.csv", "customers.csv.gz", "/data/exports/"]
+)
+def test_paths_that_do_not_exist_yet_stay_as_they_are(path: str) -> None:
+    assert redacted_source(path) == path
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "first@example.com",
+        "first@example.com,second@example.com",
+        "s3://bucket/customers.csv\nfirst@example.com\nsecond@example.com",
+        "/data/customers.csv\nfirst@example.com",
+        "s3://bucket/customers.csv first@example.com",
+    ],
+)
+def test_text_holding_identifiers_is_summarised_even_beside_a_path_or_uri(text: str) -> None:
+    shown = redacted_source(text)
+    assert str(shown) == f"<text of {len(text)} characters, not a path>"
+    assert shown.value == text
+
+
+@pytest.mark.parametrize("value", [b"first@example.com\n", bytearray(b"first@example.com\n")])
+def test_bytes_are_summarised_and_refused_when_read(value: bytes) -> None:
+    shown = redacted_source(value, " from XCom 'extract'")
+    assert str(shown) == f"<{type(value).__name__} of 18 bytes from XCom 'extract', not a source>"
+    with pytest.raises(PinterestInvalidArgumentError, match=f"source.*got {type(value).__name__}"):
+        read_values(shown)
 
 
 def test_paths_stay_as_they_are(tmp_path: Path) -> None:
@@ -80,3 +112,26 @@ def test_the_origin_names_the_upstream_task_of_an_xcom_reference() -> None:
     assert source_origin(reference) == " from XCom 'extract'"
     assert source_origin("{{ ti.xcom_pull('extract') }}") == " from a template"
     assert source_origin("/data/customers.csv") == ""
+
+
+def test_the_origin_of_a_mapped_source_is_the_task_it_expands_over() -> None:
+    from airflow.providers.common.compat.sdk import DAG, task
+
+    from airflow_provider_pinterest_audiences.operators.customer_list import (
+        PinterestUploadCustomerListOperator,
+    )
+    from airflow_provider_pinterest_audiences.operators.identifier_source import _expanded_source
+
+    with DAG("mapped_origin", schedule=None):
+
+        @task
+        def extract() -> list[list[str]]:
+            return [EMAILS]
+
+        mapped = PinterestUploadCustomerListOperator.partial(
+            task_id="upload", customer_list_name="Mapped"
+        ).expand(source=extract())
+        plain = PinterestUploadCustomerListOperator(task_id="plain", customer_list_name="P", source=EMAILS)
+    expansion = mapped.unmap({"source": EMAILS})
+    assert source_origin(_expanded_source(expansion)) == " from XCom 'extract'"
+    assert _expanded_source(plain) is None
