@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -22,6 +23,8 @@ ArgumentCheck = Callable[[Any, str], Any]
 
 _TEMPLATE_MARKERS = ("{{", "{%")
 _UNSET = object()
+# ASCII digits only: ``str.isdigit`` also accepts "²" (which ``int`` refuses) and other scripts' digits.
+_ASCII_WHOLE_NUMBER = re.compile(r"[0-9]+")
 
 
 def has_unrendered_template(value: Any) -> bool:
@@ -72,26 +75,44 @@ def literal_ad_account_id(value: Any) -> str | None:
 
 
 def whole_number(value: Any, argument: str) -> int:
-    """A whole number >= 0, also rendered as text ("1200")."""
+    """A whole number >= 0, also rendered as text in ASCII digits ("1200"; not "²" or full-width digits)."""
     number: Any = value
-    if isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
+    if isinstance(value, str) and _ASCII_WHOLE_NUMBER.fullmatch(value.strip()):
+        number = int(value)
     if isinstance(number, bool) or not isinstance(number, int) or number < 0:
-        raise PinterestInvalidArgumentError(argument, f"expected a whole number >= 0, got {value!r}")
+        as_text = " (a number as text takes the ASCII digits 0-9)" if isinstance(value, str) else ""
+        raise PinterestInvalidArgumentError(argument, f"expected a whole number >= 0, got {value!r}{as_text}")
     return number
+
+
+def ascii_number(value: Any) -> Any:
+    """``value`` as a float when it is text of an ASCII number ("900", "0.5"); anything else unchanged.
+
+    ``float`` alone also reads other scripts' digits (full-width, Arabic-Indic...): no one means those here.
+    """
+    if isinstance(value, str) and value.isascii():
+        with contextlib.suppress(ValueError):
+            return float(value)
+    return value
 
 
 def duration_seconds(value: timedelta | float | str, argument: str) -> float:
     """A duration: a timedelta, or seconds as a number or a rendered number ("900")."""
-    seconds: Any = value
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            seconds = float(value)
+    seconds = value.total_seconds() if isinstance(value, timedelta) else ascii_number(value)
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < math.inf:
         raise PinterestInvalidArgumentError(argument, f"expected a duration > 0 seconds, got {value!r}")
     return float(seconds)
+
+
+def non_empty_text(what: str) -> ArgumentCheck:
+    """A check for a text argument that must not be or render empty; ``what`` names it in the error."""
+
+    def check(value: Any, argument: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise PinterestInvalidArgumentError(argument, f"expected {what} (non-empty text), got {value!r}")
+        return value
+
+    return check
 
 
 def storage_path(what: str, example: str) -> ArgumentCheck:

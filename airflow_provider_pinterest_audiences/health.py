@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pinterest_audiences.arguments import optional, whole_number
+from airflow_provider_pinterest_audiences.arguments import ascii_number, optional, whole_number
 from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
 
 if TYPE_CHECKING:
@@ -54,12 +54,7 @@ def sent_count(value: Any, argument: str) -> int:
 
 def match_rate_bound(value: Any, argument: str) -> float:
     """A share: a number above 0 and at most 1."""
-    rate: Any = value
-    if isinstance(value, str):
-        try:
-            rate = float(value)
-        except ValueError:
-            rate = value
+    rate = ascii_number(value)
     if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= 1:
         raise PinterestInvalidArgumentError(
             argument, f"expected a share above 0 and at most 1, got {value!r}"

@@ -20,6 +20,9 @@ from airflow_provider_pinterest_audiences.operators.ad_group import (
 )
 from tests.conftest import AD_ACCOUNT_ID, MOCK_BASE_URL
 
+TEXT_RULE = " (a number as text takes the ASCII digits 0-9)"
+FULL_WIDTH_100 = "\uff11\uff10\uff10"  # int() reads it as 100
+
 SPEC = {"GEO": ["US"], "LOCALE": ["en-US"], "AUDIENCE_INCLUDE": ["1", "2"], "AUDIENCE_EXCLUDE": ["9"]}
 
 
@@ -66,7 +69,15 @@ SPEC = {"GEO": ["US"], "LOCALE": ["en-US"], "AUDIENCE_INCLUDE": ["1", "2"], "AUD
         ),
         (
             dict(ad_group_ids="1", include=["2"], min_reach="many"),
-            "'min_reach': expected a whole number >= 0, got 'many'",
+            "'min_reach': expected a whole number >= 0, got 'many'" + TEXT_RULE,
+        ),
+        (  # str.isdigit() accepts it, int() does not: no raw ValueError at DAG parse
+            dict(ad_group_ids="1", include=["2"], min_reach="²"),
+            "'min_reach': expected a whole number >= 0, got '²'" + TEXT_RULE,
+        ),
+        (  # full-width digits: int() would read them as 100
+            dict(ad_group_ids="1", include=["2"], min_reach=FULL_WIDTH_100),
+            f"'min_reach': expected a whole number >= 0, got {FULL_WIDTH_100!r}" + TEXT_RULE,
         ),
     ],
 )
