@@ -1,6 +1,8 @@
 """A scripted flow through Pinterest's official Python SDK (``pinterest-api-sdk``), run in the SDK's own venv.
 
-``python sdk_flow.py CONFIG_JSON`` prints one JSON line per SDK call: ``{"call", "passed", "detail"}``.
+``python sdk_flow.py CONFIG_JSON`` prints one JSON line per SDK call: ``{"call", "passed", "detail",
+"requests"}``, ``requests`` being the ``METHOD /path STATUS`` of each HTTP request the call sent (ids as
+``{id}``).
 It never stops at a failed call: later calls run with whatever the earlier ones produced.
 CONFIG_JSON holds ``base_url, client_id, client_secret, refresh_token, ad_account_id, recipient_account_id,
 undeclared_account_id, business_id``. Imports of the SDK happen after ``PINTEREST_API_URI`` is set, since the
@@ -9,17 +11,35 @@ SDK reads it at import time.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
 
-RESULTS: list[dict[str, Any]] = []
+REQUESTS: list[str] = []  # the current call's requests
+
+
+def record_requests() -> None:
+    """Note every request the SDK sends (through urllib3, for the API and the token alike) in ``REQUESTS``."""
+    import urllib3
+
+    urlopen = urllib3.PoolManager.urlopen
+
+    def recording(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        response = urlopen(self, method, url, *args, **kwargs)
+        path = re.sub(r"/\d+(?=/|$)", "/{id}", urllib3.util.parse_url(url).path or "")
+        REQUESTS.append(f"{method} {path} {response.status}")
+        return response
+
+    urllib3.PoolManager.urlopen = recording  # type: ignore[method-assign]
 
 
 def call(name: str, action: Callable[[], Any]) -> Any:
     """Run one SDK call, print its row, and return its result (None when it raised)."""
+    REQUESTS.clear()
     try:
         result = action()
     except Exception as error:  # the flow reports every failure and goes on
@@ -27,6 +47,7 @@ def call(name: str, action: Callable[[], Any]) -> Any:
         result = None
     else:
         row = {"call": name, "passed": True, "detail": ""}
+    row["requests"] = list(REQUESTS)
     print(json.dumps(row), flush=True)
     return result
 
@@ -39,6 +60,7 @@ def expect(condition: bool, message: str) -> None:
 
 def main(config: dict[str, str]) -> None:
     os.environ["PINTEREST_API_URI"] = config["base_url"]
+    record_requests()
     from openapi_generated.pinterest_client.api.ad_accounts_api import AdAccountsApi
     from openapi_generated.pinterest_client.api.ad_groups_api import AdGroupsApi
     from openapi_generated.pinterest_client.api.audience_sharing_api import AudienceSharingApi
@@ -133,7 +155,8 @@ def main(config: dict[str, str]) -> None:
 
     created = {
         audience_type: call(
-            f"audiences/create {audience_type}: Audience.create", lambda t=audience_type, r=rule: create(t, r)
+            f"audiences/create {audience_type}: Audience.create",
+            functools.partial(create, audience_type, rule),
         )
         for audience_type, rule in (
             ("CUSTOMER_LIST", {"customer_list_id": list_id}),
@@ -235,20 +258,20 @@ def main(config: dict[str, str]) -> None:
             BusinessSharedAudience(**share, recipient_business_ids=[business]),
         ),
     ):
-        call(name, lambda u=update, b=body: u(account, b))
+        call(name, functools.partial(update, account, body))
+
+    def shared_with_only(account_type: str, expected: str) -> None:
+        listed = sharing.ad_accounts_audiences_shared_accounts_list(
+            account, engaged_id, AudienceAccountType(account_type)
+        )["items"]
+        expect(
+            [item["account_id"] for item in listed] == [expected], f"{expected} is not the only one listed"
+        )
+
     for account_type, expected in (("AD_ACCOUNT", recipient), ("BUSINESS_ACCOUNT", business)):
         call(
             f"audiences/shared/accounts {account_type}: ad_accounts_audiences_shared_accounts_list",
-            lambda t=account_type, e=expected: expect(
-                [
-                    item["account_id"]
-                    for item in sharing.ad_accounts_audiences_shared_accounts_list(
-                        account, engaged_id, AudienceAccountType(t)
-                    )["items"]
-                ]
-                == [e],
-                f"{e} is not the only {t} listed",
-            ),
+            functools.partial(shared_with_only, account_type, expected),
         )
     call(
         "audiences/list RECEIVED by the recipient: Audience.get_all(ownership_type=RECEIVED)",

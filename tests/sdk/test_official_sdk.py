@@ -2,8 +2,10 @@
 
 The SDK (``pinterest-api-sdk``, pinned) pins its own dependencies (urllib3 1.x among them), so it lives in a
 virtual environment of its own under the git-ignored ``.artifacts/``, created on first use from PyPI and
-reused while the pin is unchanged. ``sdk_flow.py`` runs there; the emulator runs here, behind a recorder
-that keeps every exchange for validation against the official OpenAPI description.
+reused while the pin is unchanged; when it cannot be built (no registry), the test fails under CI and is
+skipped elsewhere. ``sdk_flow.py`` runs there; the emulator runs here, behind a recorder that keeps every
+exchange for validation against the official OpenAPI description. Each run writes its call table (call,
+requests with their status, passed) to ``.artifacts/sdk-call-table.md``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -29,24 +33,68 @@ from tests.openapi_spec import require_spec, validate_response
 pytestmark = pytest.mark.airflow3_only  # one run is enough: the SDK does not depend on the Airflow version
 
 SDK_REQUIREMENT = "pinterest-api-sdk==0.2.7"
-VENV = Path(__file__).resolve().parents[2] / ".artifacts" / "pinterest-sdk-venv"
+ARTIFACTS = Path(__file__).resolve().parents[2] / ".artifacts"
+VENV = ARTIFACTS / "pinterest-sdk-venv"
+CALL_TABLE = ARTIFACTS / "sdk-call-table.md"
 FLOW = Path(__file__).with_name("sdk_flow.py")
 FLOW_CALLS = 30
+VENV_TIMEOUT = 60
 INSTALL_TIMEOUT = 240
+FLOW_TIMEOUT = 120
 
 
-def sdk_python() -> Path:
-    """The SDK venv's interpreter; the venv is (re)built when missing or pinned to another version."""
-    python = VENV / "bin" / "python"
-    marker = VENV / "installed-requirement.txt"
+def build_venv(venv: Path) -> None:
+    """Create ``venv`` and install the pinned SDK into it (pip's output kept for the error message)."""
+    subprocess.run(
+        [sys.executable, "-m", "venv", str(venv)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=VENV_TIMEOUT,
+    )
+    install = ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", SDK_REQUIREMENT]
+    subprocess.run(
+        [str(venv / "bin" / "python"), *install],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT,
+    )
+
+
+def sdk_python(venv: Path = VENV, build: Callable[[Path], None] = build_venv) -> Path:
+    """The SDK venv's interpreter; the venv is (re)built when missing or pinned to another version.
+
+    A failed build leaves no half-built venv behind, and fails the test under CI or skips it elsewhere.
+    """
+    python = venv / "bin" / "python"
+    marker = venv / "installed-requirement.txt"
     if python.is_file() and marker.is_file() and marker.read_text() == SDK_REQUIREMENT:
         return python
-    shutil.rmtree(VENV, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=INSTALL_TIMEOUT)
-    install = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", SDK_REQUIREMENT]
-    subprocess.run(install, check=True, timeout=INSTALL_TIMEOUT)
+    shutil.rmtree(venv, ignore_errors=True)
+    try:
+        build(venv)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+        shutil.rmtree(venv, ignore_errors=True)
+        output = error.stderr or error.stdout or ""  # bytes after a timeout, even with text=True
+        if isinstance(output, bytes):
+            output = output.decode(errors="replace")
+        message = f"cannot build the venv of {SDK_REQUIREMENT}: {error}\n{output}".strip()
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
     marker.write_text(SDK_REQUIREMENT)
     return python
+
+
+def call_table(rows: list[dict[str, Any]]) -> str:
+    """The flow's calls as a Markdown table: number, endpoint and SDK method, requests with status, passed."""
+    lines = ["| # | Endpoint: SDK method | Requests (status) | Passed |", "|---|---|---|---|"]
+    for number, row in enumerate(rows, 1):
+        requests_sent = "<br>".join(f"`{request}`" for request in row["requests"]) or "none"
+        passed = "yes" if row["passed"] else f"no: {row['detail']}"
+        lines.append(f"| {number} | {row['call']} | {requests_sent} | {passed} |")
+    return "\n".join(lines) + "\n"
 
 
 @dataclass
@@ -118,7 +166,9 @@ class Recorder:
         )
 
 
+@pytest.mark.timeout(VENV_TIMEOUT + INSTALL_TIMEOUT + FLOW_TIMEOUT + 60)
 def test_the_official_sdk_flow_passes_and_every_answer_follows_the_spec(tmp_path: Path) -> None:
+    """Writes the call table to ``.artifacts/sdk-call-table.md``."""
     require_spec()
     python = sdk_python()
     settings = EmulatorSettings(ad_account_ids=(OTHER_ACCOUNT,))
@@ -147,13 +197,15 @@ def test_the_official_sdk_flow_passes_and_every_answer_follows_the_spec(tmp_path
             env=env,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=FLOW_TIMEOUT,
             check=False,
         )
     rows = [json.loads(line) for line in flow.stdout.splitlines() if line.startswith("{")]
+    CALL_TABLE.write_text(call_table(rows))
     failed = [f"{row['call']}: {row['detail']}" for row in rows if not row["passed"]]
     assert flow.returncode == 0, flow.stderr
     assert (len(rows), failed) == (FLOW_CALLS, []), "\n".join(failed)
+    assert [row["call"] for row in rows if not row["requests"]] == []  # the table shows every call's requests
 
     assert len(recorder.exchanges) > FLOW_CALLS
     assert sorted({e.status for e in recorder.exchanges}) == [200, 403]  # 403: the undeclared account
@@ -164,3 +216,61 @@ def test_the_official_sdk_flow_passes_and_every_answer_follows_the_spec(tmp_path
         except Exception as error:  # collect them all, then report
             invalid.append(f"{exchange.method} {exchange.path} -> {exchange.status}: {error}")
     assert invalid == [], "\n".join(invalid)
+
+
+class _FailingBuild:
+    """A venv build that starts, then fails like ``build_venv`` does (``error``)."""
+
+    def __init__(self, error: subprocess.SubprocessError) -> None:
+        self.error = error
+
+    def __call__(self, venv: Path) -> None:
+        (venv / "bin").mkdir(parents=True)
+        raise self.error
+
+
+NO_REGISTRY = subprocess.CalledProcessError(
+    1, ["pip", "install"], stderr="ERROR: No matching distribution found for pinterest-api-sdk==0.2.7"
+)
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (NO_REGISTRY, "No matching distribution found for pinterest-api-sdk==0.2.7"),
+        (
+            subprocess.TimeoutExpired(["pip", "install"], INSTALL_TIMEOUT),
+            f"timed out after {INSTALL_TIMEOUT}",
+        ),
+    ],
+    ids=["pip-error", "timeout"],
+)
+@pytest.mark.parametrize("ci", [True, False], ids=["ci", "local"])
+def test_a_failed_sdk_build_fails_under_ci_skips_elsewhere_and_leaves_no_venv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: subprocess.SubprocessError, reason: str, ci: bool
+) -> None:
+    if ci:
+        monkeypatch.setenv("CI", "true")
+    else:
+        monkeypatch.delenv("CI", raising=False)
+    venv = tmp_path / "sdk-venv"
+    outcome = pytest.fail.Exception if ci else pytest.skip.Exception
+    with pytest.raises(outcome, match=reason):
+        sdk_python(venv, _FailingBuild(error))
+    assert not venv.exists()
+
+
+def test_the_call_table_lists_each_call_with_its_requests() -> None:
+    rows: list[dict[str, Any]] = [
+        {
+            "call": "ad_accounts/get: AdAccount(...)",
+            "passed": True,
+            "detail": "",
+            "requests": ["GET /v5/x 200"],
+        },
+        {"call": "oauth/token: create", "passed": False, "detail": "HTTP 400", "requests": []},
+    ]
+    assert call_table(rows).splitlines()[2:] == [
+        "| 1 | ad_accounts/get: AdAccount(...) | `GET /v5/x 200` | yes |",
+        "| 2 | oauth/token: create | none | no: HTTP 400 |",
+    ]
