@@ -21,12 +21,17 @@ if TYPE_CHECKING:
     from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 
 
+# PinterestHook.default_conn_name, without importing the hook when a DAG file is parsed.
+DEFAULT_CONN_ID = "pinterest_default"
+
+
 class PinterestHookMixin:
     """The connection, the hook and the ad-account default of a Pinterest task.
 
-    The task's ``__init__`` assigns ``ad_account_id``, ``pinterest_conn_id`` and ``hook_params`` as
-    given and ends with :meth:`check_literal_arguments`; ``execute`` starts with :meth:`checked_arguments`.
-    Subclasses extend ``argument_checks`` (argument -> check, see ``arguments.py``).
+    Its cooperative ``__init__`` assigns ``ad_account_id``, ``pinterest_conn_id`` and ``hook_params`` as
+    given; the task's ``__init__`` ends with :meth:`check_literal_arguments` and ``execute`` starts with
+    :meth:`checked_arguments`. Subclasses extend ``argument_checks`` (argument -> check, see
+    ``arguments.py``).
     """
 
     ad_account_id: str | None
@@ -34,12 +39,29 @@ class PinterestHookMixin:
     hook_params: dict[str, Any]
     argument_checks: ClassVar[Mapping[str, ArgumentCheck]] = {"ad_account_id": arguments.optional_id}
 
+    def __init__(
+        self,
+        *,
+        ad_account_id: str | None = None,
+        pinterest_conn_id: str = DEFAULT_CONN_ID,
+        hook_params: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.ad_account_id = ad_account_id
+        self.pinterest_conn_id = pinterest_conn_id
+        self.hook_params = dict(hook_params or {})
+
     @cached_property
     def hook(self) -> PinterestHook:
-        """The task's hook on ``pinterest_conn_id``, made with ``hook_params``."""
+        """The task's hook: :meth:`new_hook`, made once."""
+        return self.new_hook()
+
+    def new_hook(self, **overrides: Any) -> PinterestHook:
+        """A new hook on ``pinterest_conn_id``, made with ``hook_params`` updated by ``overrides``."""
         from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 
-        return PinterestHook(self.pinterest_conn_id, **self.hook_params)
+        return PinterestHook(self.pinterest_conn_id, **{**self.hook_params, **overrides})
 
     def resolve_ad_account_id(self) -> str:
         """The rendered ``ad_account_id``, else the connection's; an error naming it when neither is set."""
@@ -77,12 +99,14 @@ class PinterestBaseOperator(PinterestHookMixin, BaseOperator):
         self,
         *,
         ad_account_id: str | None = None,
-        pinterest_conn_id: str = "pinterest_default",
+        pinterest_conn_id: str = DEFAULT_CONN_ID,
         hook_params: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.ad_account_id = ad_account_id
-        self.pinterest_conn_id = pinterest_conn_id
-        self.hook_params = dict(hook_params or {})
+        super().__init__(
+            ad_account_id=ad_account_id,
+            pinterest_conn_id=pinterest_conn_id,
+            hook_params=hook_params,
+            **kwargs,
+        )
         self.check_literal_arguments()

@@ -98,7 +98,7 @@ class PinterestShareAudienceOperator(PinterestBaseOperator):
 
     def execute(self, context: Context) -> str:
         checked = self.checked_arguments()
-        owner = checked["ad_account_id"] or self.resolve_ad_account_id()
+        owner = self.resolve_ad_account_id()
         audience_id: str = checked["audience_id"]
         if not checked["recipient_account_ids"] and not checked["recipient_business_ids"]:
             raise PinterestInvalidArgumentError(

@@ -35,7 +35,7 @@ from airflow_provider_pinterest_audiences.health import (
     check_guard_target,
     report_health,
 )
-from airflow_provider_pinterest_audiences.operators.base import PinterestHookMixin
+from airflow_provider_pinterest_audiences.operators.base import DEFAULT_CONN_ID, PinterestHookMixin
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -68,7 +68,8 @@ class PinterestAudienceSensor(PinterestHookMixin, BaseSensorOperator):
     :param ad_account_id: ad account (templated); defaults to the connection's ``ad_account_id`` extra.
     :param pinterest_conn_id: Airflow connection of type ``pinterest``.
     :param hook_params: extra keyword arguments for ``PinterestHook`` (poke and reschedule modes, and the
-        check before deferring).
+        check before deferring). The triggerer's hook keeps its defaults: these are Python objects (a
+        ``RetryPolicy``, a ``RateLimitWaits`` counter shared with other hooks), not trigger arguments.
     :param success_statuses: statuses that end the wait successfully.
     :param failure_statuses: statuses that fail the task at once, without retries (``soft_fail`` skips).
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
@@ -108,7 +109,7 @@ class PinterestAudienceSensor(PinterestHookMixin, BaseSensorOperator):
         audience_id: str | None = None,
         customer_list_id: str | None = None,
         ad_account_id: str | None = None,
-        pinterest_conn_id: str = "pinterest_default",
+        pinterest_conn_id: str = DEFAULT_CONN_ID,
         hook_params: Mapping[str, Any] | None = None,
         success_statuses: Sequence[str] = DEFAULT_SUCCESS_STATUSES,
         failure_statuses: Sequence[str] = DEFAULT_FAILURE_STATUSES,
@@ -122,12 +123,16 @@ class PinterestAudienceSensor(PinterestHookMixin, BaseSensorOperator):
         on_low_match: str = "fail",
         **kwargs: Any,
     ) -> None:
-        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
+        super().__init__(
+            ad_account_id=ad_account_id,
+            pinterest_conn_id=pinterest_conn_id,
+            hook_params=hook_params,
+            poke_interval=poke_interval,
+            timeout=timeout,
+            **kwargs,
+        )
         self.audience_id = audience_id
         self.customer_list_id = customer_list_id
-        self.ad_account_id = ad_account_id
-        self.pinterest_conn_id = pinterest_conn_id
-        self.hook_params = dict(hook_params or {})
         self.success_statuses, self.failure_statuses = status_rules(success_statuses, failure_statuses)
         self.deferrable = deferrable
         self.poll_interval = poll_interval

@@ -13,9 +13,15 @@ from airflow.providers.common.compat.sdk import BaseOperator
 
 import airflow_provider_pinterest_audiences
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
+from airflow_provider_pinterest_audiences.hooks.rate_limit_waits import RateLimitWaits
 from airflow_provider_pinterest_audiences.hooks.retry_policy import RetryPolicy
 from airflow_provider_pinterest_audiences.operators.audience import PinterestArchiveAudienceOperator
-from airflow_provider_pinterest_audiences.operators.base import PinterestBaseOperator, PinterestHookMixin
+from airflow_provider_pinterest_audiences.operators.base import (
+    DEFAULT_CONN_ID,
+    PinterestBaseOperator,
+    PinterestHookMixin,
+)
 from airflow_provider_pinterest_audiences.sensors.audience import PinterestAudienceSensor
 from tests.conftest import AD_ACCOUNT_ID, connection_json
 
@@ -194,6 +200,22 @@ def test_hook_is_made_once_with_the_connection_and_hook_params() -> None:
     assert (operator.hook.pinterest_conn_id, operator.hook.retry_policy) == ("pinterest_default", policy)
     assert operator.hook.timeout == (1.0, 2.0)
     assert sensor.hook.retry_policy is policy
+
+
+@pytest.mark.usefixtures("pinterest_conn")
+def test_new_hook_is_a_fresh_hook_with_hook_params_and_overrides() -> None:
+    policy = RetryPolicy(max_attempts=2)
+    waits = RateLimitWaits()
+    for task in (
+        PinterestArchiveAudienceOperator(task_id="a", audience_id="1", hook_params={"retry_policy": policy}),
+        PinterestAudienceSensor(task_id="s", audience_id="1", hook_params={"retry_policy": policy}),
+    ):
+        fresh = task.new_hook(rate_limit_waits=waits)
+
+        assert fresh is not task.hook
+        assert (fresh.retry_policy, fresh.rate_limit_waits) == (policy, waits)
+        assert task.hook.rate_limit_waits is not waits
+        assert task.new_hook().pinterest_conn_id == PinterestHook.default_conn_name == DEFAULT_CONN_ID
 
 
 @pytest.mark.usefixtures("pinterest_conn")
