@@ -206,13 +206,10 @@ class PinterestEraseCustomersOperator(IdentifierSourceMixin, PinterestBaseOperat
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_pinterest_audiences.customer_lists.erase import run_erase
-        from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 
         plan = self.erase_plan()
         try:
-            result = run_erase(
-                plan, self.hook, lambda: PinterestHook(self.pinterest_conn_id, **self.hook_params), self.log
-            )
+            result = run_erase(plan, self.hook, self.new_hook, self.log)
         finally:
             self.hook.close()
         return result.summary()
