@@ -337,7 +337,7 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         """
         checked = self.checked_arguments()
         return UploadPlan(
-            ad_account_id=checked["ad_account_id"] or self.resolve_ad_account_id(),
+            ad_account_id=self.resolve_ad_account_id(),
             source=self.customer_source(),
             list_type=self.list_type or IdentifierType.EMAIL,
             mode=self.mode,
@@ -400,17 +400,14 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
 
     def execute(self, context: Context) -> str | dict[str, str | None] | None:
         from airflow_provider_pinterest_audiences.customer_lists.upload import run_uploads
-        from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook
 
         plans = self.upload_plans()
         try:
             results = run_uploads(
                 plans,
                 self.hook,
-                new_hook=lambda: PinterestHook(  # the upload's 429 waits counted together
-                    self.pinterest_conn_id,
-                    **{**self.hook_params, "rate_limit_waits": self.hook.rate_limit_waits},
-                ),
+                # the upload's 429 waits counted together
+                new_hook=lambda: self.new_hook(rate_limit_waits=self.hook.rate_limit_waits),
                 log=self.log,
             )
         finally:
