@@ -112,7 +112,7 @@ class EraseResult:
             "lists": {
                 list_id: {
                     "ad_account_id": erased.ad_account_id,
-                    "removed": erased.sent,
+                    "sent": erased.sent,
                     "batches": erased.batches,
                 }
                 for list_id, erased in self.lists.items()

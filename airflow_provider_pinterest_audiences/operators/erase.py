@@ -66,7 +66,8 @@ class PinterestEraseCustomersOperator(IdentifierSourceMixin, PinterestBaseOperat
        run would find a snapshot not named here stale and fail (``on_stale_snapshot``).
 
     Every step can be repeated (a merge, a removal, a purge), so a retry ends as a clean run does. Returns
-    the ``erase_summary``: counts per list and per file, never an identifier.
+    the ``erase_summary``: counts per list and per file, never an identifier. Per list, ``sent`` counts the
+    records sent in REMOVE batches, members of the list or not (Pinterest does not say which were).
 
     :param source: what to erase: a CSV (local path, URI or ``ObjectStoragePath``) or an iterable of
         identifiers (an XCom). Or use ``sql`` with ``sql_conn_id``. Read as

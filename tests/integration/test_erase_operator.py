@@ -104,8 +104,8 @@ def test_erase_across_accounts_sticks_and_the_next_mirror_run_honours_it(
     assert summary["ad_account_ids"] == [ACCOUNT, OTHER_ACCOUNT]  # every account the token can see
     assert summary["distinct"] == 3
     assert summary["lists"] == {
-        lists["mirror"]: {"ad_account_id": ACCOUNT, "removed": 3, "batches": 1},
-        lists["appended"]: {"ad_account_id": OTHER_ACCOUNT, "removed": 3, "batches": 1},
+        lists["mirror"]: {"ad_account_id": ACCOUNT, "sent": 3, "batches": 1},
+        lists["appended"]: {"ad_account_id": OTHER_ACCOUNT, "sent": 3, "batches": 1},
     }
     assert summary["suppression"] == {"added": 3, "total": 3}
     assert summary["snapshots"] == {
