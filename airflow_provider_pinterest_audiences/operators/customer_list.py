@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from airflow_provider_pinterest_audiences import arguments
 from airflow_provider_pinterest_audiences.arguments import (
     ArgumentCheck,
-    has_unrendered_template,
+    non_empty_text,
     optional,
     storage_path,
 )
@@ -49,19 +50,6 @@ from airflow_provider_pinterest_audiences.operators.identifier_source import Ide
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
     from airflow.providers.openlineage.extractors import OperatorLineage
-
-
-def _customer_list_name(value: Any, argument: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise PinterestInvalidArgumentError(argument, f"expected a non-empty name, got {value!r}")
-    return value
-
-
-def _suppression_paths(value: Any, argument: str) -> Any:
-    """One suppression set, or with ``columns`` a mapping of list types to sets: each checked."""
-    if isinstance(value, Mapping):
-        return {key: suppression_path_argument(path, argument) for key, path in value.items()}
-    return suppression_path_argument(value, argument)
 
 
 class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOperator):
@@ -174,12 +162,12 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
     template_fields_renderers = {"sql": "sql"}
     argument_checks: ClassVar[Mapping[str, ArgumentCheck]] = {
         **PinterestBaseOperator.argument_checks,
-        "customer_list_name": optional(_customer_list_name),
+        **IdentifierSourceMixin.argument_checks,
+        "customer_list_name": optional(non_empty_text("a customer list name")),
         "customer_list_id": optional(pinterest_id),
         "state_path": optional(
             storage_path("the mirror snapshot", "s3://bucket/pinterest/newsletter.snapshot")
         ),
-        "suppression_path": optional(_suppression_paths),
     }
     ui_color = "#fde4e6"
     ui_fgcolor = "#000000"
@@ -254,15 +242,47 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         self._check_arguments()
         self.check_literal_arguments()
 
+    def _argument_checks(self) -> dict[str, ArgumentCheck]:
+        """``argument_checks`` and the checks of ``list_names`` and ``suppression_path``, which read
+        ``columns``."""
+        return {
+            **self.argument_checks,
+            "list_names": self._list_names,
+            "suppression_path": self._suppression_paths,
+        }
+
+    def check_literal_arguments(self) -> None:
+        arguments.check_literal_arguments(self, self._argument_checks())
+
+    def checked_arguments(self) -> dict[str, Any]:
+        return arguments.checked_arguments(self, self._argument_checks())
+
+    def _list_names(self, value: Any, argument: str) -> dict[str, str] | None:
+        """One distinct name per type of ``columns`` (given only with them: ``_check_typed_lists``)."""
+        return None if value is None else check_list_names(value, self.columns or {})
+
+    def _suppression_paths(self, value: Any, argument: str) -> Any:
+        """One suppression set; with ``columns`` a mapping of some of their types to sets."""
+        if value is None:
+            return None
+        if self.columns is None:
+            if isinstance(value, Mapping):
+                raise PinterestInvalidArgumentError(
+                    argument, "a mapping of list types to sets is only used with columns"
+                )
+            return suppression_path_argument(value, argument)
+        if not isinstance(value, Mapping) or not set(value) <= set(self.columns):
+            raise PinterestInvalidArgumentError(
+                argument,
+                f"with columns give a mapping of list types ({', '.join(self.columns)}) to their sets",
+            )
+        return {key: suppression_path_argument(path, argument) for key, path in value.items()}
+
     def _check_typed_lists(self) -> None:
-        """With ``columns``: how the lists are named, and the suppression sets per type."""
+        """Which list arguments go with ``columns`` (their values are checked by ``_argument_checks``)."""
         if self.columns is None:
             if self.list_names is not None:
                 raise PinterestInvalidArgumentError("list_names", "only used with columns")
-            if isinstance(self.suppression_path, Mapping):
-                raise PinterestInvalidArgumentError(
-                    "suppression_path", "a mapping of list types to sets is only used with columns"
-                )
             return
         if self.customer_list_id is not None:
             raise PinterestInvalidArgumentError(
@@ -273,15 +293,6 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         if (self.customer_list_name is None) == (self.list_names is None):
             raise PinterestInvalidArgumentError(
                 "list_names", "with columns give exactly one of customer_list_name or list_names"
-            )
-        if self.list_names is not None and not has_unrendered_template(self.list_names):
-            check_list_names(self.list_names, self.columns)
-        paths = self.suppression_path
-        literal = paths is not None and not has_unrendered_template(paths)
-        if literal and (not isinstance(paths, Mapping) or not set(paths) <= set(self.columns)):
-            raise PinterestInvalidArgumentError(
-                "suppression_path",
-                f"with columns give a mapping of list types ({', '.join(self.columns)}) to their sets",
             )
 
     def _check_arguments(self) -> None:
@@ -350,7 +361,7 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
             max_concurrent_requests=self.max_concurrent_requests,
             on_stale_snapshot=self.on_stale_snapshot,
             lease_ttl=float(self.lease_ttl),
-            suppression_path=None if self.columns else checked.get("suppression_path"),
+            suppression_path=None if self.columns else checked["suppression_path"],
             dry_run=self.dry_run,
             max_list_exceptions=self.max_list_exceptions,
             identifier_options=self.identifier_options(),
@@ -361,8 +372,8 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
         plan = self.upload_plan()
         if self.columns is None:
             return {plan.list_type.value: plan}
-        list_names = None if self.list_names is None else check_list_names(self.list_names, self.columns)
-        return typed_plans(plan, self.columns, list_names, self.checked_arguments()["suppression_path"])
+        checked = self.checked_arguments()
+        return typed_plans(plan, self.columns, checked["list_names"], checked["suppression_path"])
 
     def _finished_upload(self, context: Context, plan: UploadPlan, summary: dict[str, Any]) -> None:
         """Emit the run's metrics, put its figures on the outlet Asset events, keep them for OpenLineage."""

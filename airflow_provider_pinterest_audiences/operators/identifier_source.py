@@ -8,16 +8,19 @@ recorded in Airflow's rendered fields only as a summary. Used by the upload and 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from airflow_provider_pinterest_audiences.arguments import ArgumentCheck, non_empty_text, optional
 from airflow_provider_pinterest_audiences.customer_lists.csv_rows import check_malformed_rows
 from airflow_provider_pinterest_audiences.customer_lists.lease import MIN_LEASE_TTL
 from airflow_provider_pinterest_audiences.customer_lists.readers import check_csv_format
 from airflow_provider_pinterest_audiences.customer_lists.records import IdentifierOptions
 from airflow_provider_pinterest_audiences.customer_lists.source import (
     CustomerSource,
+    readable_source,
     redacted_source,
     source_origin,
+    sql_query,
 )
 from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
 
@@ -45,8 +48,16 @@ def _expanded_source(task: Any) -> Any:
 
 
 class IdentifierSourceMixin:
-    """Reading arguments and their checks; mixed into an operator before ``PinterestBaseOperator``."""
+    """Reading arguments and their checks; mixed into an operator before ``PinterestBaseOperator``.
 
+    The operator's ``argument_checks`` include this class's: the templated reading arguments.
+    """
+
+    argument_checks: ClassVar[Mapping[str, ArgumentCheck]] = {
+        "source": optional(readable_source),
+        "sql": optional(sql_query),
+        "sql_conn_id": optional(non_empty_text("an Airflow connection id")),
+    }
     source: Any
     sql: str | None
     sql_conn_id: str | None
@@ -63,7 +74,8 @@ class IdentifierSourceMixin:
     lease_ttl: float
 
     def check_source_arguments(self) -> None:
-        """Checks that need no rendered template: bad DAGs fail at parse time, naming the argument."""
+        """The checks of the untemplated reading arguments, and which of ``source`` and ``sql`` is given:
+        bad DAGs fail at parse time, naming the argument."""
         if (self.source is None) == (self.sql is None):
             raise PinterestInvalidArgumentError(
                 "source", "give exactly one of source or sql (with sql_conn_id)"

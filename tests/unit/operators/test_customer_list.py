@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -19,7 +20,7 @@ def rendered(**kwargs: Any) -> PinterestUploadCustomerListOperator:
 
     with DAG("render", schedule=None):
         operator = PinterestUploadCustomerListOperator(task_id="upload", customer_list_name="x", **kwargs)
-    operator.render_template_fields({"params": {"emails": EMAILS, "state": "None"}})
+    operator.render_template_fields({"params": {"emails": EMAILS, "state": "None", "empty": " "}})
     return operator
 
 
@@ -58,6 +59,11 @@ def test_state_path_rendered_as_none_is_refused_before_any_api_call() -> None:
         ("max_concurrent_requests", True),
         ("customer_list_name", " "),
         ("state_path", ""),
+        ("source", ""),
+        ("source", "None"),
+        ("source", b"a@example.com"),
+        ("source", 42),
+        ("suppression_path", "None"),
     ],
 )
 def test_bad_literal_arguments_are_refused_when_the_dag_is_parsed(argument: str, value: Any) -> None:
@@ -67,6 +73,52 @@ def test_bad_literal_arguments_are_refused_when_the_dag_is_parsed(argument: str,
     with pytest.raises(PinterestInvalidArgumentError) as raised:
         PinterestUploadCustomerListOperator(task_id="upload", **kwargs)
     assert raised.value.argument == argument
+
+
+SQL = {"source": None, "sql": "select email from crm", "sql_conn_id": "warehouse"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument", "allowed"),
+    [
+        ({**SQL, "sql": " "}, "sql", "a SQL query (non-empty text)"),
+        ({**SQL, "sql": ["select 1"]}, "sql", "a SQL query (non-empty text)"),
+        ({**SQL, "sql_conn_id": " "}, "sql_conn_id", "an Airflow connection id (non-empty text)"),
+        ({**SQL, "sql_conn_id": 7}, "sql_conn_id", "an Airflow connection id (non-empty text)"),
+        ({"source": " "}, "source", "a CSV path or URI"),
+    ],
+)
+def test_bad_literal_reading_arguments_name_what_is_allowed(
+    kwargs: dict[str, Any], argument: str, allowed: str
+) -> None:
+    with pytest.raises(PinterestInvalidArgumentError) as raised:
+        PinterestUploadCustomerListOperator(task_id="upload", customer_list_name="x", **kwargs)
+    assert raised.value.argument == argument
+    assert allowed in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"source": "{{ params.empty }}"}, "source"),
+        ({"source": "{{ params.state }}"}, "source"),
+        ({**SQL, "sql": "{{ params.empty }}"}, "sql"),
+        ({**SQL, "sql_conn_id": "{{ params.empty }}"}, "sql_conn_id"),
+        ({"source": EMAILS, "suppression_path": "{{ params.state }}"}, "suppression_path"),
+        ({"source": EMAILS, "suppression_path": {"EMAIL": "{{ params.state }}"}}, "suppression_path"),
+    ],
+)
+def test_reading_arguments_rendered_empty_are_refused_before_any_api_call(
+    kwargs: dict[str, Any], argument: str
+) -> None:
+    operator = rendered(**kwargs)
+    with (
+        mock.patch.object(type(operator), "hook", new_callable=mock.PropertyMock) as hook,
+        pytest.raises(PinterestInvalidArgumentError) as raised,
+    ):
+        operator.upload_plans()
+    assert raised.value.argument == argument
+    hook.assert_not_called()
 
 
 # --- several identifier types (columns) -------------------------------------------------------------------
@@ -102,6 +154,11 @@ COLUMNS = {"EMAIL": "email", "MAID": "gaid"}
             "must be the list types of columns",
         ),
         ({"list_names": {"EMAIL": "a"}}, "list_names", "only used with columns"),
+        (
+            {"columns": COLUMNS, "customer_list_name": None, "list_names": {"EMAIL": "a", "MAID": "a"}},
+            "list_names",
+            "two types share one name",
+        ),
         ({"columns": COLUMNS, "suppression_path": "s3://b/x.suppression"}, "suppression_path", "a mapping"),
         ({"columns": COLUMNS, "suppression_path": {"IDFA": "s3://b/x"}}, "suppression_path", "a mapping"),
         ({"suppression_path": {"EMAIL": "s3://b/x"}}, "suppression_path", "only used with columns"),
@@ -115,6 +172,58 @@ def test_columns_arguments_are_checked_when_the_dag_is_parsed(
         PinterestUploadCustomerListOperator(task_id="upload", **kwargs)
     assert raised.value.argument == argument
     assert problem in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("suppression_path", "problem"),
+    [
+        ({"EMAIL": "{{ params.name }}", "IDFA": "s3://b/x"}, "a mapping of list types (EMAIL, MAID)"),
+        ({"EMAIL": "{{ params.name }}", "MAID": "{{ params.none }}"}, "rendered as 'None'"),
+    ],
+)
+def test_suppression_paths_of_columns_are_templated_and_checked_once_rendered(
+    suppression_path: dict[str, str], problem: str
+) -> None:
+    from airflow.providers.common.compat.sdk import DAG
+
+    with DAG("render", schedule=None):
+        operator = PinterestUploadCustomerListOperator(
+            task_id="upload",
+            source="s3://b/crm.csv",
+            columns=COLUMNS,
+            customer_list_name="CRM",
+            suppression_path=suppression_path,
+            ad_account_id="1",
+        )
+    operator.render_template_fields({"params": {"name": "s3://b/email.suppression", "none": None}})
+    with pytest.raises(PinterestInvalidArgumentError) as raised:
+        operator.upload_plans()
+    assert raised.value.argument == "suppression_path"
+    assert problem in str(raised.value)
+
+
+def test_rendered_list_names_and_suppression_paths_reach_the_plans() -> None:
+    from airflow.providers.common.compat.sdk import DAG
+
+    with DAG("render", schedule=None):
+        operator = PinterestUploadCustomerListOperator(
+            task_id="upload",
+            source="s3://b/crm.csv",
+            columns=COLUMNS,
+            list_names={"EMAIL": "{{ params.name }} mail", "MAID": "{{ params.name }} devices"},
+            suppression_path={"MAID": "{{ params.path }}"},
+            ad_account_id="1",
+        )
+    operator.render_template_fields({"params": {"name": "CRM", "path": "s3://b/maid.suppression"}})
+    plans = operator.upload_plans()
+    assert {key: plan.customer_list_name for key, plan in plans.items()} == {
+        "EMAIL": "CRM mail",
+        "MAID": "CRM devices",
+    }
+    assert {key: plan.suppression_path for key, plan in plans.items()} == {
+        "EMAIL": None,
+        "MAID": "s3://b/maid.suppression",
+    }
 
 
 def test_list_names_are_templated_and_checked_once_rendered() -> None:
