@@ -24,6 +24,7 @@ from typing import Any, Literal, NamedTuple
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
 
+from airflow_provider_pinterest_audiences.customer_lists.matching import MIN_MATCHED_USERS
 from airflow_provider_pinterest_audiences.exceptions import (
     PinterestApiError,
     PinterestError,
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SUCCESS_STATUSES: tuple[str, ...] = ("READY",)
 DEFAULT_FAILURE_STATUSES: tuple[str, ...] = ("TOO_SMALL", "ERROR", "ARCHIVED")
-MIN_MATCHED_USERS = 100
 DEFAULT_POKE_INTERVAL = datetime.timedelta(minutes=15)
 # Pinterest: audiences are typically ready within 48 hours, sometimes 72.
 DEFAULT_TIMEOUT = datetime.timedelta(hours=72)

@@ -221,14 +221,3 @@ def report_health(
     emit_audience_health(health)
     HealthGuard.from_checked(checked).check(health, label, log)
     return health
-
-
-def net_records(customer_list: Mapping[str, Any] | None) -> int | None:
-    """Records a customer list holds by its own counters (uploaded less removed); None without them."""
-    if customer_list is None:
-        return None
-    uploaded = customer_list.get("num_uploaded_user_records")
-    removed = customer_list.get("num_removed_user_records")
-    if not isinstance(uploaded, int) or not isinstance(removed, int):
-        return None
-    return uploaded - removed

@@ -19,8 +19,8 @@ from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
-from airflow_provider_pinterest_audiences.audience_wait import MIN_MATCHED_USERS
 from airflow_provider_pinterest_audiences.customer_lists.list_writer import ListWriter
+from airflow_provider_pinterest_audiences.customer_lists.matching import MIN_MATCHED_USERS, net_records
 from airflow_provider_pinterest_audiences.customer_lists.mirror import mirror_list
 from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan, UploadResult
 from airflow_provider_pinterest_audiences.customer_lists.reading import read_typed_digests
@@ -29,7 +29,6 @@ from airflow_provider_pinterest_audiences.customer_lists.scratch import scratch_
 from airflow_provider_pinterest_audiences.customer_lists.snapshot import DigestBuckets
 from airflow_provider_pinterest_audiences.customer_lists.suppression import ReadCounts
 from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
-from airflow_provider_pinterest_audiences.health import net_records
 
 if TYPE_CHECKING:
     from airflow_provider_pinterest_audiences.hooks.pinterest import PinterestHook

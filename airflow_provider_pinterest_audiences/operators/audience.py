@@ -38,7 +38,6 @@ from airflow_provider_pinterest_audiences.audience_rules import (
 from airflow_provider_pinterest_audiences.audience_wait import (
     DEFAULT_POKE_INTERVAL,
     DEFAULT_TIMEOUT,
-    MIN_MATCHED_USERS,
     AudienceWait,
     WaitTarget,
     audience_from_event,
@@ -46,12 +45,12 @@ from airflow_provider_pinterest_audiences.audience_wait import (
     describe,
     wait_until_done,
 )
+from airflow_provider_pinterest_audiences.customer_lists.matching import MIN_MATCHED_USERS, net_records
 from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.health import (
     HEALTH_ARGUMENT_CHECKS,
     HEALTH_TEMPLATE_FIELDS,
     check_guard_target,
-    net_records,
     report_health,
 )
 from airflow_provider_pinterest_audiences.ids import pinterest_id
