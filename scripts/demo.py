@@ -3,12 +3,15 @@
 Starts the emulator on a free loopback port, prepares a throwaway ``AIRFLOW_HOME`` (SQLite metadata DB,
 the example DAGs as the DAGs folder, a SQLite "CRM" table for the nightly sync), runs each example DAG,
 prints the customer lists and audiences the emulator now holds, and exits non-zero if anything failed.
-The end-to-end tests drive the same functions.
+Then the privacy-erasure example runs against an emulator of its own (its erase reaches every list of every
+ad account, so it would change the other examples' lists): a night erasing a stranger, then a night with
+the sample erasure feed. The end-to-end tests drive the same functions.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import re
@@ -35,6 +38,10 @@ DAG_IDS = (
     "pinterest_sharded_upload",
     "pinterest_crm_identifier_types",
 )
+PRIVACY_DAG_ID = "pinterest_privacy_erasure"
+PARTNER_AD_ACCOUNT_ID = "549755885176"
+"""The privacy example's second ad account, holding a list another team uploaded."""
+PARTNER_LIST_NAME = "Partner newsletter"
 POLL_INTERVAL_SECONDS = 1
 UPLOAD_LINE = re.compile(
     r"Customer list (?P<id>\d+) \((?P<type>\w+), \w+\): read \d+, valid \d+, invalid (?P<invalid>\d+) "
@@ -69,6 +76,8 @@ class DemoAirflow:
             conf["state_path"] = (self.home / "state" / "crm_mirror.snapshot").as_uri()
         if dag_id == "pinterest_sharded_upload":
             conf["shard_dir"] = str(self.home / "shards")
+        if dag_id == PRIVACY_DAG_ID:
+            conf["state_dir"] = (self.home / "privacy").as_uri()
         return conf
 
     def dag_test(
@@ -77,10 +86,43 @@ class DemoAirflow:
         merged = {**self.dag_conf(dag_id), **(conf or {})}
         return self.run("dags", "test", dag_id, "-c", json.dumps(merged))
 
+    def rewired(self, connection_json: str, emulator_root: str) -> DemoAirflow:
+        """The same Airflow home (and metadata DB) with ``pinterest_default`` pointing at another emulator."""
+        env = {**self.env, "AIRFLOW_CONN_PINTEREST_DEFAULT": connection_json}
+        return DemoAirflow(home=self.home, env=env, emulator_root=emulator_root)
+
+    def latest_xcom(self, dag_id: str, task_id: str, key: str = "return_value") -> Any:
+        """What ``task_id`` pushed under ``key`` in the DAG's latest run (the SQLite metadata DB)."""
+        with sqlite3.connect(self.home / "airflow.db") as db:
+            row = db.execute(
+                "SELECT value FROM xcom WHERE dag_id = ? AND task_id = ? AND key = ? "
+                "ORDER BY dag_run_id DESC LIMIT 1",
+                (dag_id, task_id, key),
+            ).fetchone()
+        if row is None:
+            raise LookupError(f"no XCom {key!r} of {dag_id}.{task_id}")
+        return json.loads(row[0])
+
 
 def emulator_get(root: str, path: str) -> Any:
     with urllib.request.urlopen(f"{root}{path}", timeout=30) as response:
         return json.load(response)
+
+
+def seed_partner_list(airflow: DemoAirflow) -> str:
+    """A list of the sample customers' hashed emails in the partner account, created through the API."""
+    with SAMPLE_CUSTOMERS.open(newline="") as source:
+        emails = {row["email"].strip().lower() for row in csv.DictReader(source)}
+    digests = sorted(hashlib.sha256(email.encode()).hexdigest() for email in emails if "@" in email)
+    connection = json.loads(airflow.env["AIRFLOW_CONN_PINTEREST_DEFAULT"])
+    request = urllib.request.Request(
+        f"{connection['host']}/ad_accounts/{PARTNER_AD_ACCOUNT_ID}/customer_lists",
+        data=json.dumps({"name": PARTNER_LIST_NAME, "records": ",".join(digests)}).encode(),
+        headers={"Authorization": f"Bearer {connection['password']}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(json.load(response)["id"])
 
 
 def first_ad_group_id(emulator_root: str, env: Mapping[str, str]) -> str:
@@ -161,6 +203,63 @@ def upload_lines(task_output: str) -> list[str]:
     ]
 
 
+def customer_lists(emulator_root: str) -> dict[str, dict[str, Any]]:
+    """Every customer list the emulator holds, by id, with its ``ad_account_id``."""
+    summary = emulator_get(emulator_root, "/_emulator/summary")
+    return {
+        item["id"]: {**item, "ad_account_id": account_id}
+        for account_id, account in summary["ad_accounts"].items()
+        for item in account["customer_lists"]
+    }
+
+
+def erasure_night(
+    airflow: DemoAirflow, conf: Mapping[str, Any]
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """One run of the privacy example and a line of what it did (from the lists and the mirror's summary)."""
+    before = customer_lists(airflow.emulator_root)
+    result = airflow.dag_test(PRIVACY_DAG_ID, conf)
+    if result.returncode != 0:
+        return result, ""
+    after = customer_lists(airflow.emulator_root)
+    touched = [
+        list_id
+        for list_id, item in before.items()
+        if after[list_id]["num_removed_user_records"] > item["num_removed_user_records"]
+    ]
+    removed = sum(before[list_id]["member_count"] - after[list_id]["member_count"] for list_id in touched)
+    mirror = airflow.latest_xcom(PRIVACY_DAG_ID, "mirror_newsletter", "upload_summary")
+    accounts = {after[list_id]["ad_account_id"] for list_id in touched}
+    return result, (
+        f"{len(touched)} lists in {len(accounts)} ad accounts touched, {removed} identifiers removed; "
+        f"the mirror suppressed {mirror['suppressed']}, sent {mirror['added'] + mirror['removed']}"
+    )
+
+
+def demo_privacy_erasure(airflow: DemoAirflow) -> bool:
+    """The privacy example, two nights, against a fresh emulator with a partner account; False on failure."""
+    from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
+    from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
+
+    settings = EmulatorSettings.from_env(ad_account_ids=(PARTNER_AD_ACCOUNT_ID,))
+    stranger = airflow.home / "erased-stranger.csv"  # a deletion request from nobody the lists hold
+    stranger.write_text("email\nnever.a.customer@example.com\n")
+    with EmulatorServer(settings, host="127.0.0.1", port=0) as server:
+        eraser = airflow.rewired(server.connection_json(), server.base_url.removesuffix("/v5"))
+        seed_partner_list(eraser)
+        nights = [("a stranger", {"erased_emails": str(stranger)}), ("erased_emails.csv", {})]
+        for night, (feed, conf) in enumerate(nights):
+            started = time.monotonic()
+            result, line = erasure_night(eraser, conf)
+            status = "ok" if result.returncode == 0 else f"FAILED (exit {result.returncode})"
+            print(f"{PRIVACY_DAG_ID + f' night {night}':<40} {status}  {time.monotonic() - started:5.1f} s")
+            if result.returncode != 0:
+                print(result.stdout[-4000:], result.stderr[-4000:], sep="\n")
+                return False
+            print(f"    feed {feed}: {line}")
+    return True
+
+
 def main() -> int:
     from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
     from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
@@ -182,6 +281,9 @@ def main() -> int:
                 failures.append(dag_id)
                 print(result.stdout[-4000:], result.stderr[-4000:], sep="\n")
         print_summary(root)
+    print()
+    if not demo_privacy_erasure(airflow):
+        failures.append(PRIVACY_DAG_ID)
     if failures:
         print(f"\nFailed: {', '.join(failures)} (Airflow home kept at {home})")
         return 1
