@@ -367,6 +367,7 @@ class PinterestHook(_PinterestHookBase):
         return self._masked_reply(_reply(response))
 
     def _load_stored_grant(self) -> TokenGrant | None:
+        """The stored grant; a Variable that cannot be read raises (the async hook's warns instead)."""
         store = self._token_store
         return self._masked(store.load()) if store is not None else None
 
@@ -785,6 +786,11 @@ class PinterestAsyncHook(_PinterestHookBase):
         return self._masked_reply(_reply(response))
 
     async def _load_stored_grant(self) -> TokenGrant | None:
+        """The stored grant; unlike a task's hook, ``None`` (with a warning) when the Variable cannot be read.
+
+        Deliberate: a wait in the triggerer carries on with the connection's token rather than end with an
+        error, while a task fails loudly (its retries apply) instead of refreshing from a stale token.
+        """
         from asgiref.sync import sync_to_async
 
         store = self._token_store
@@ -809,6 +815,8 @@ class PinterestAsyncHook(_PinterestHookBase):
         )
 
     async def _refresh(self) -> None:
+        """:func:`refresh_flow` from the stored grant, with no ``known`` grant as the sync hook passes: async
+        hooks share no grants within the process (``Adopt`` is theirs alone), so none is known beyond it."""
         client = await self._load()
         flow = refresh_flow(self.config, has_store=self._token_store is not None)
         await drive_async(flow, self._handlers(client))
