@@ -232,7 +232,7 @@ def _purges(
             raise PinterestInvalidArgumentError(
                 "state_paths",
                 f"{purge.state_path} belongs to customer list {purge.customer_list_id}, which is in none of "
-                f"the ad accounts erased ({', '.join(sorted(set(owners.values())))}); nothing was sent",
+                f"the ad accounts erased ({', '.join(result.ad_account_ids)}); nothing was sent",
             )
         purges.append(purge)
     return purges, other_type

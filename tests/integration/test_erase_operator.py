@@ -165,7 +165,9 @@ def test_bad_input_and_foreign_snapshots_fail_before_any_write(
     before = writes(server)
     with pytest.raises(PinterestInvalidArgumentError, match="source"):
         erase(source=["not an email", "nor this"], suppression_path=lists["suppression"])
-    with pytest.raises(PinterestInvalidArgumentError, match=r"state_paths.*none of the ad accounts"):
+    with pytest.raises(
+        PinterestInvalidArgumentError, match=rf"state_paths.*ad accounts erased \({OTHER_ACCOUNT}\)"
+    ):
         erase(
             source=ERASED,
             ad_account_ids=[OTHER_ACCOUNT],
