@@ -42,11 +42,12 @@ class PinterestHookMixin:
     def __init__(
         self,
         *,
-        ad_account_id: str | None = None,
-        pinterest_conn_id: str = DEFAULT_CONN_ID,
-        hook_params: Mapping[str, Any] | None = None,
+        ad_account_id: str | None,
+        pinterest_conn_id: str,
+        hook_params: Mapping[str, Any] | None,
         **kwargs: Any,
     ) -> None:
+        # No defaults here: the task's own signature has them, where Airflow's default_args can fill them.
         super().__init__(**kwargs)
         self.ad_account_id = ad_account_id
         self.pinterest_conn_id = pinterest_conn_id
