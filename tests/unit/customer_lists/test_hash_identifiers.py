@@ -3,6 +3,10 @@
 The option's checks, the normalised texts the reading keeps, the text store (``record_texts``), the rendering
 of batches, and a property over the whole upload path: the records sent are exactly the distinct normalised
 valid values, as a reference written apart computes them.
+
+Cross-cutting: covers ``customer_lists.records`` (``IdentifierOptions``), ``customer_lists.record_texts``,
+``read_batches`` with texts (``customer_lists.batches``), ``customer_lists.upload`` and the operators'
+``hash_identifiers`` checks.
 """
 
 from __future__ import annotations

@@ -1,5 +1,10 @@
 """Identifier fidelity: pre-hashed values pass through as they are, device ids take ``device_id_case``, and
-the records sent are the ones a simple reference normaliser derives (no network, no Airflow DB)."""
+the records sent are the ones a simple reference normaliser derives (no network, no Airflow DB).
+
+Cross-cutting: covers ``customer_lists.records`` (normalisation, ``hash_chunk``, ``records_text``), the
+``Batch`` records of ``customer_lists.batches``, ``testing.hashing``, and the plans the upload and erase
+operators make.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,10 @@
 The property: for random rows (valid, blank, whitespace-padded, invalid and quoted values, short rows), a
 CSV file, a list of mappings and a list of sequences read with ``columns`` and hashed per type give, for
 each column, exactly what reading that column alone gives, block by block.
+
+Cross-cutting: covers ``read_csv_columns`` and ``read_iterable_columns`` (``customer_lists.readers``),
+``hash_column_chunks`` (``customer_lists.hashing_pool``) and ``CustomerSource.column_chunks``
+(``customer_lists.source``); ``customer_lists.reading`` is tested in ``test_reading``.
 """
 
 from __future__ import annotations
