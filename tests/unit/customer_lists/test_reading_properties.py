@@ -12,6 +12,9 @@ first line; a row longer than the limit is malformed), and the documented normal
 
 Examples per property: ``HYPOTHESIS_PROFILE=ci`` (the default here) runs 500; ``dev`` 100; ``thorough``
 5,000.
+
+Cross-cutting: covers ``customer_lists.readers`` (``read_csv``, ``read_iterable``),
+``customer_lists.hashing_pool`` (``hash_chunks``) and the normalisation of ``customer_lists.records``.
 """
 
 from __future__ import annotations
