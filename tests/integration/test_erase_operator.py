@@ -4,6 +4,7 @@ set: erasure across ad accounts, the purged mirror snapshot, retries, and bad in
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,11 @@ import pytest
 from airflow_provider_pinterest_audiences.customer_lists import suppression
 from airflow_provider_pinterest_audiences.emulator.server import EmulatorServer
 from airflow_provider_pinterest_audiences.emulator.settings import EmulatorSettings
-from airflow_provider_pinterest_audiences.exceptions import PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.exceptions import PinterestApiError, PinterestInvalidArgumentError
 from airflow_provider_pinterest_audiences.operators.customer_list import PinterestUploadCustomerListOperator
 from airflow_provider_pinterest_audiences.operators.erase import PinterestEraseCustomersOperator
-from tests.integration.emulator_api import ACCOUNT, OTHER_ACCOUNT, control
+from tests.integration.emulator_api import ACCOUNT, OTHER_ACCOUNT, control, failing_from_update
+from tests.unit.customer_lists.test_erase import HEX_DIGEST, digests_in
 
 CUSTOMERS = [f"user{n}@example.com" for n in range(20)]
 ERASED = ["User3@Example.com ", "user7@example.com", "nobody@example.com"]
@@ -96,10 +98,15 @@ def setup_lists(tmp_path: Path) -> dict[str, Any]:
 
 
 def test_erase_across_accounts_sticks_and_the_next_mirror_run_honours_it(
-    server: EmulatorServer, tmp_path: Path
+    server: EmulatorServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     lists = setup_lists(tmp_path)
-    summary = erase(source=ERASED, suppression_path=lists["suppression"], state_paths=[lists["state"]])
+    capfd.readouterr()
+    with caplog.at_level(logging.DEBUG):
+        summary = erase(source=ERASED, suppression_path=lists["suppression"], state_paths=[lists["state"]])
     gone = {sha("user3@example.com"), sha("user7@example.com")}
     assert summary["ad_account_ids"] == [ACCOUNT, OTHER_ACCOUNT]  # every account the token can see
     assert summary["distinct"] == 3
@@ -113,7 +120,10 @@ def test_erase_across_accounts_sticks_and_the_next_mirror_run_honours_it(
     }
     assert not members(server, ACCOUNT, lists["mirror"]) & gone
     assert not members(server, OTHER_ACCOUNT, lists["appended"]) & gone
-    assert "user3" not in str(summary)
+    told = f"{summary}\n{caplog.text}\n{capfd.readouterr()}".lower()  # Airflow 3 logs through structlog
+    assert "sent 3 distinct email identifiers" in told and "batch 1: remove 3 records" in told
+    assert not HEX_DIGEST.search(told)
+    assert not any(email.strip().lower() in told for email in ERASED)
 
     # The nightly mirror still reads the erased customers in its source: they are held back, nothing moves.
     before = writes(server)
@@ -203,3 +213,57 @@ def test_a_named_snapshot_of_another_type_keeps_its_list_out_of_the_erase(
     )
     assert summary["skipped_lists"] == [devices["customer_list_id"]]
     assert summary["lists"] == {}
+
+
+def erase_in_batches_of_two(lists: dict[str, Any]) -> dict[str, Any]:
+    """The erase of ``ERASED`` in two REMOVE batches per list, one at a time."""
+    return erase(
+        source=ERASED,
+        suppression_path=lists["suppression"],
+        state_paths=[lists["state"]],
+        max_records_per_request=2,
+        max_concurrent_requests=1,
+    )
+
+
+def end_state(server: EmulatorServer, lists: dict[str, Any]) -> dict[str, Any]:
+    """Both lists' members, the suppression set, the snapshot, and what the nightly mirror then does."""
+    state = {
+        "mirror": members(server, ACCOUNT, lists["mirror"]),
+        "appended": members(server, OTHER_ACCOUNT, lists["appended"]),
+        "suppression": digests_in(lists["suppression"]),
+        "snapshot": digests_in(lists["state"]),
+    }
+    before = writes(server)
+    nightly = mirror_newsletter(lists)
+    nightly_writes = writes(server) - before
+    return {**state, "nightly": (nightly["suppressed"], nightly["added"], nightly["removed"], nightly_writes)}
+
+
+@pytest.mark.parametrize("kill_at", [2, 3], ids=["midway-through-a-list", "between-lists"])
+def test_a_retry_of_an_erase_killed_while_sending_ends_as_a_clean_run(
+    server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kill_at: int
+) -> None:
+    (tmp_path / "clean").mkdir()
+    lists = setup_lists(tmp_path / "clean")
+    clean = erase_in_batches_of_two(lists)
+    assert clean["lists"] == {
+        lists["mirror"]: {"ad_account_id": ACCOUNT, "sent": 3, "batches": 2},
+        lists["appended"]: {"ad_account_id": OTHER_ACCOUNT, "sent": 3, "batches": 2},
+    }
+    expected = end_state(server, lists)
+    assert expected["nightly"] == (2, 0, 0, 0)
+    gone = {sha("user3@example.com"), sha("user7@example.com")}
+    assert expected["mirror"] == {sha(email) for email in CUSTOMERS} - gone
+    assert expected["appended"] == {sha(email) for email in CUSTOMERS[:10]} - gone
+
+    control(server, "POST", "/reset")
+    (tmp_path / "killed").mkdir()
+    lists = setup_lists(tmp_path / "killed")
+    # The kill_at-th REMOVE batch fails: the first list's second batch, or the second list's first.
+    with failing_from_update(server, monkeypatch, kill_at), pytest.raises(PinterestApiError):
+        erase_in_batches_of_two(lists)
+    retried = erase_in_batches_of_two(lists)
+    assert sorted(retried["lists"].values(), key=str) == sorted(clean["lists"].values(), key=str)
+    assert retried["suppression"] == {"added": 0, "total": 3}
+    assert end_state(server, lists) == expected

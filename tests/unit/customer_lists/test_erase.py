@@ -193,6 +193,7 @@ def test_an_erase_in_several_batches_per_list_is_exact_and_names_no_identifier(
     }
     assert end_state(hook, plan)["stale"] is None
     told = f"{summary}\n{caplog.text}"
+    assert "Sent 5 distinct EMAIL identifiers as REMOVE batches to 3 customer lists in 3 ad accounts" in told
     assert not HEX_DIGEST.search(told)
     assert not any(email.strip().lower() in told.lower() for email in ERASED)
 

@@ -76,3 +76,55 @@ def test_an_iterable_source_is_kept_as_a_summary_in_rendered_fields_and_read_in_
     plan = operator.read_plan()
     assert (plan.mode, plan.suppression_path, plan.list_type.value) == ("remove", None, "EMAIL")
     assert [value for chunk in CustomerSource(source=operator.source).chunks() for value in chunk] == EMAILS
+
+
+def test_the_erase_plan_carries_the_rendered_arguments() -> None:
+    operator = erase(
+        ad_account_ids="{{ var.value.accounts }}",
+        state_paths="{{ var.value.snapshot }}",
+        max_records_per_request=2,
+        max_concurrent_requests=1,
+        lease_ttl=60,
+    )
+    operator.ad_account_ids = "549755885175, 549755885176"
+    operator.state_paths = "/tmp/newsletter.snapshot"
+    plan = operator.erase_plan()
+    assert plan.ad_account_ids == ("549755885175", "549755885176")
+    assert (plan.suppression_path, plan.state_paths) == ("/tmp/x.suppression", ("/tmp/newsletter.snapshot",))
+    reading = plan.identifiers
+    assert (reading.records_per_request, reading.max_concurrent_requests, reading.lease_ttl) == (2, 1, 60.0)
+    assert (reading.mode, reading.suppression_path) == ("remove", None)  # the erase reads every identifier
+
+
+class ClosingHook:
+    closed = 0
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_execute_returns_the_summary_and_closes_the_hook(
+    monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    from airflow_provider_pinterest_audiences.customer_lists import erase as engine
+
+    class Result:
+        def summary(self) -> dict[str, Any]:
+            return {"distinct": 5}
+
+    def run_erase(plan: Any, hook: Any, new_hook: Any, log: Any) -> Result:
+        assert plan.identifiers.list_type.value == "EMAIL"
+        if fails:
+            raise RuntimeError("lost the lease")
+        return Result()
+
+    monkeypatch.setattr(engine, "run_erase", run_erase)
+    operator = erase()
+    hook = operator.__dict__["hook"] = ClosingHook()
+    if fails:
+        with pytest.raises(RuntimeError):
+            operator.execute({})
+    else:
+        assert operator.execute({}) == {"distinct": 5}
+    assert hook.closed == 1
