@@ -14,13 +14,17 @@ from airflow_provider_pinterest_audiences.operators.customer_list import Pintere
 EMAILS = [f"person{index}@example.com" for index in range(5)]
 
 
-def rendered(**kwargs: Any) -> PinterestUploadCustomerListOperator:
-    """The operator after Airflow's own template rendering, with ``params.emails`` in the context."""
+def rendered(params: dict[str, Any] | None = None, **kwargs: Any) -> PinterestUploadCustomerListOperator:
+    """The operator after Airflow's own template rendering, with ``params`` (and ``emails``, ``state``:
+    ``"None"``, ``empty``: ``" "``) in the context."""
     from airflow.providers.common.compat.sdk import DAG
 
     with DAG("render", schedule=None):
-        operator = PinterestUploadCustomerListOperator(task_id="upload", customer_list_name="x", **kwargs)
-    operator.render_template_fields({"params": {"emails": EMAILS, "state": "None", "empty": " "}})
+        operator = PinterestUploadCustomerListOperator(
+            task_id="upload", **{"customer_list_name": "x", **kwargs}
+        )
+    context_params = {"emails": EMAILS, "state": "None", "empty": " ", **(params or {})}
+    operator.render_template_fields({"params": context_params})
     return operator
 
 
@@ -184,18 +188,13 @@ def test_columns_arguments_are_checked_when_the_dag_is_parsed(
 def test_suppression_paths_of_columns_are_templated_and_checked_once_rendered(
     suppression_path: dict[str, str], problem: str
 ) -> None:
-    from airflow.providers.common.compat.sdk import DAG
-
-    with DAG("render", schedule=None):
-        operator = PinterestUploadCustomerListOperator(
-            task_id="upload",
-            source="s3://b/crm.csv",
-            columns=COLUMNS,
-            customer_list_name="CRM",
-            suppression_path=suppression_path,
-            ad_account_id="1",
-        )
-    operator.render_template_fields({"params": {"name": "s3://b/email.suppression", "none": None}})
+    operator = rendered(
+        {"name": "s3://b/email.suppression", "none": None},
+        source="s3://b/crm.csv",
+        columns=COLUMNS,
+        suppression_path=suppression_path,
+        ad_account_id="1",
+    )
     with pytest.raises(PinterestInvalidArgumentError) as raised:
         operator.upload_plans()
     assert raised.value.argument == "suppression_path"
@@ -203,18 +202,15 @@ def test_suppression_paths_of_columns_are_templated_and_checked_once_rendered(
 
 
 def test_rendered_list_names_and_suppression_paths_reach_the_plans() -> None:
-    from airflow.providers.common.compat.sdk import DAG
-
-    with DAG("render", schedule=None):
-        operator = PinterestUploadCustomerListOperator(
-            task_id="upload",
-            source="s3://b/crm.csv",
-            columns=COLUMNS,
-            list_names={"EMAIL": "{{ params.name }} mail", "MAID": "{{ params.name }} devices"},
-            suppression_path={"MAID": "{{ params.path }}"},
-            ad_account_id="1",
-        )
-    operator.render_template_fields({"params": {"name": "CRM", "path": "s3://b/maid.suppression"}})
+    operator = rendered(
+        {"name": "CRM", "path": "s3://b/maid.suppression"},
+        customer_list_name=None,
+        source="s3://b/crm.csv",
+        columns=COLUMNS,
+        list_names={"EMAIL": "{{ params.name }} mail", "MAID": "{{ params.name }} devices"},
+        suppression_path={"MAID": "{{ params.path }}"},
+        ad_account_id="1",
+    )
     plans = operator.upload_plans()
     assert {key: plan.customer_list_name for key, plan in plans.items()} == {
         "EMAIL": "CRM mail",
@@ -227,16 +223,13 @@ def test_rendered_list_names_and_suppression_paths_reach_the_plans() -> None:
 
 
 def test_list_names_are_templated_and_checked_once_rendered() -> None:
-    from airflow.providers.common.compat.sdk import DAG
-
-    with DAG("render", schedule=None):
-        operator = PinterestUploadCustomerListOperator(
-            task_id="upload",
-            source="s3://b/crm.csv",
-            columns=COLUMNS,
-            list_names={"EMAIL": "{{ params.name }}", "MAID": "{{ params.name }}"},
-            ad_account_id="1",
-        )
-    operator.render_template_fields({"params": {"name": "same"}})
+    operator = rendered(
+        {"name": "same"},
+        customer_list_name=None,
+        source="s3://b/crm.csv",
+        columns=COLUMNS,
+        list_names={"EMAIL": "{{ params.name }}", "MAID": "{{ params.name }}"},
+        ad_account_id="1",
+    )
     with pytest.raises(PinterestInvalidArgumentError, match="two types share one name"):
         operator.upload_plans()
