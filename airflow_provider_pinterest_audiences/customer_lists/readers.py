@@ -222,7 +222,10 @@ def read_csv_columns(
                     _warn_if_identifier(names, index)
         for block in rows.blocks():
             yield [
-                CsvBlock(block.data, index, delimiter, text_encoding, block.malformed) for index in indexes
+                CsvBlock(
+                    block.data, index, delimiter, text_encoding, block.malformed, block.rows_spanning_lines
+                )
+                for index in indexes
             ]
 
 

@@ -229,7 +229,8 @@ class HashedChunk:
 
     ``prehashed`` counts the valid rows that arrived already hashed, by ``Prehashed`` algorithm. ``texts``:
     for a type sent as given (``IdentifierOptions.sends_as_given``), the normalised value of each slot, in
-    the same order; None otherwise.
+    the same order; None otherwise. ``rows_spanning_lines``: rows read whose quoted fields span several
+    lines (CSV only).
     """
 
     digests: bytes
@@ -237,6 +238,7 @@ class HashedChunk:
     invalid: Counter[str] = field(default_factory=Counter)
     prehashed: Counter[str] = field(default_factory=Counter)
     texts: list[bytes] | None = None
+    rows_spanning_lines: int = 0
 
     @property
     def valid(self) -> int:
@@ -246,12 +248,17 @@ class HashedChunk:
 
 @dataclass(slots=True)
 class RecordCounts:
-    """Running totals over all chunks of one source."""
+    """Running totals over all chunks of one source.
+
+    ``rows_spanning_lines`` counts the CSV rows read whose quoted fields hold line breaks: legal, but also
+    what two stray quotes lines apart make of the rows between them (one row instead of several).
+    """
 
     read: int = 0
     valid: int = 0
     invalid: Counter[str] = field(default_factory=Counter)
     prehashed: Counter[str] = field(default_factory=Counter)
+    rows_spanning_lines: int = 0
 
     def add(self, chunk: HashedChunk) -> None:
         """Add one chunk's counts."""
@@ -259,6 +266,7 @@ class RecordCounts:
         self.valid += chunk.valid
         self.invalid.update(chunk.invalid)
         self.prehashed.update(chunk.prehashed)
+        self.rows_spanning_lines += chunk.rows_spanning_lines
 
     def prehashed_by_kind(self) -> dict[str, int]:
         """Valid rows that arrived hashed, for every ``Prehashed`` algorithm (zeros included)."""
@@ -499,6 +507,7 @@ class CsvBlock:
     The reader (``csv_rows``) has checked the quoting, so any CSV parser reads these rows alike.
     ``malformed`` counts rows of the source that broke the quoting rules and were left out of ``data``
     (``on_malformed_row="invalid"``): they count as read and invalid (``malformed_csv_row``).
+    ``rows_spanning_lines`` counts the rows of ``data`` with a line break inside a quoted field.
     """
 
     data: bytes
@@ -506,6 +515,7 @@ class CsvBlock:
     delimiter: str = ","
     encoding: str = "utf-8"
     malformed: int = 0
+    rows_spanning_lines: int = 0
 
     def normalised_values(self, case: str) -> tuple[list[bytes], int, Counter[str]]:
         """Normalised non-empty values of ``column`` in ``case``, rows read, and rows skipped by reason."""
@@ -598,6 +608,8 @@ def hash_chunk(
         values = kept
     hashed = _digest_values(values, identifier_type, keep_texts=as_given)
     hashed.read = read
+    if isinstance(chunk, CsvBlock):
+        hashed.rows_spanning_lines = chunk.rows_spanning_lines
     invalid.update(hashed.invalid)
     hashed.invalid = +invalid
     return hashed
