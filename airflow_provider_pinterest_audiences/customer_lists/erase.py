@@ -109,14 +109,7 @@ class EraseResult:
             "prehashed": counts.prehashed_by_kind(),
             "distinct": self.distinct,
             "ad_account_ids": list(self.ad_account_ids),
-            "lists": {
-                list_id: {
-                    "ad_account_id": erased.ad_account_id,
-                    "sent": erased.sent,
-                    "batches": erased.batches,
-                }
-                for list_id, erased in self.lists.items()
-            },
+            "lists": {list_id: dataclasses.asdict(erased) for list_id, erased in self.lists.items()},
             "skipped_lists": self.skipped_lists,
             "suppression": self.suppression,
             "snapshots": {
