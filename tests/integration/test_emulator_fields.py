@@ -80,6 +80,14 @@ def test_token_request_with_an_extra_form_field(api: Api) -> None:
         assert response.json()["access_token"]
 
 
+@pytest.mark.usefixtures("users_emulator_defaults")
 def test_strict_fields_reads_from_the_environment() -> None:
     assert EmulatorSettings.from_env({"PINTEREST_EMULATOR_STRICT_FIELDS": "true"}).strict_fields
     assert not EmulatorSettings.from_env({}).strict_fields
+    assert not EmulatorSettings().strict_fields
+
+
+def test_the_provider_tests_run_strict_emulators() -> None:
+    """tests/conftest.py: in-process emulators and those started from the CLI alike."""
+    assert EmulatorSettings().strict_fields
+    assert EmulatorSettings.from_env().strict_fields

@@ -31,7 +31,8 @@ def upload(name: str, values: list[str], list_type: str = "EMAIL") -> str:
     operator = PinterestUploadCustomerListOperator(
         task_id="upload", customer_list_name=name, source=values, list_type=list_type, hashing_processes=1
     )
-    list_id: str = operator.execute({"ti": _TaskInstance()})
+    list_id = operator.execute({"ti": _TaskInstance()})
+    assert isinstance(list_id, str), list_id  # one list type: one list id
     return list_id
 
 

@@ -94,6 +94,46 @@ def test_after():
     result.assert_outcomes(passed=3)
 
 
+@pytest.mark.usefixtures("users_emulator_defaults")
+def test_by_default_only_declared_accounts_are_served_and_unknown_fields_are_ignored(
+    run_user_tests: Callable[[str], pytest.RunResult],
+) -> None:
+    result = run_user_tests(
+        """
+import urllib.error
+
+LISTS = "/ad_accounts/549755885175/customer_lists"
+SDK_STYLE_LIST = {"ad_account_id": "549755885175", "name": "list", "records": "a,b"}
+
+
+def status(emulator, method, path, body=None):
+    token = json.loads(os.environ["AIRFLOW_CONN_PINTEREST_DEFAULT"])["password"]
+    request = urllib.request.Request(
+        emulator.base_url + path,
+        method=method,
+        data=json.dumps(body).encode() if body else None,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+def test_default(pinterest_emulator):
+    assert status(pinterest_emulator, "GET", "/ad_accounts/549755885175") == 200
+    assert status(pinterest_emulator, "GET", "/ad_accounts/549755885176") == 403
+    assert status(pinterest_emulator, "POST", LISTS, SDK_STYLE_LIST) == 200
+
+@pytest.mark.pinterest_emulator(ad_account_ids=("549755885176",), strict_fields=True)
+def test_declared_and_strict(pinterest_emulator):
+    assert status(pinterest_emulator, "GET", "/ad_accounts/549755885176") == 200
+    assert status(pinterest_emulator, "POST", LISTS, SDK_STYLE_LIST) == 400
+""",
+    )
+    result.assert_outcomes(passed=2)
+
+
 def test_a_wrong_marker_fails_the_test_with_the_reason(
     run_user_tests: Callable[[str], pytest.RunResult],
 ) -> None:
