@@ -104,6 +104,7 @@ class PinterestEraseCustomersOperator(IdentifierSourceMixin, PinterestBaseOperat
     template_fields_renderers = {"sql": "sql"}
     argument_checks: ClassVar[Mapping[str, ArgumentCheck]] = {
         **PinterestBaseOperator.argument_checks,
+        **IdentifierSourceMixin.argument_checks,
         "ad_account_ids": id_list,
         "suppression_path": optional(suppression_path_argument),
         "state_paths": _paths,

@@ -26,6 +26,9 @@ def erase(**kwargs: Any) -> PinterestEraseCustomersOperator:
     ("kwargs", "argument"),
     [
         ({"source": None}, "source"),
+        ({"source": "None"}, "source"),
+        ({"source": None, "sql": 7, "sql_conn_id": "warehouse"}, "sql"),
+        ({"source": None, "sql": "select email from erased", "sql_conn_id": " "}, "sql_conn_id"),
         ({"sql": "select 1"}, "source"),
         ({"source": None, "sql": "select email from erased"}, "sql_conn_id"),
         ({"list_type": "PHONE"}, "list_type"),
