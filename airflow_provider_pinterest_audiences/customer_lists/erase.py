@@ -133,7 +133,10 @@ def run_erase(
     leased = plan.leased_paths()
     reading = plan.identifiers
     with scratch_directory(reading, log) as workdir, DigestBuckets(workdir) as erased:
-        counts = read_digests(reading, erased.add, log)
+        counts = read_digests(reading, erased.add, log, empty_ok=True)
+        if counts.read == 0:
+            log.info("The source holds no rows: nothing to erase, no API call made")
+            return EraseResult(reading.list_type.value, counts, 0, plan.ad_account_ids)
         erased_path = os.path.join(workdir, "erased.bin")
         with open(erased_path, "wb") as out:
             distinct = erased.write_distinct(out)

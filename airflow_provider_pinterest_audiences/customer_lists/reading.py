@@ -24,14 +24,14 @@ TextSink = Callable[[bytes, list[bytes]], object]
 """Takes packed digests and their normalised texts (``RecordTexts.add``), for types sent as given."""
 
 
-def read_digests(plan: UploadPlan, sink: Sink, log: logging.Logger) -> ReadCounts:
+def read_digests(plan: UploadPlan, sink: Sink, log: logging.Logger, *, empty_ok: bool = False) -> ReadCounts:
     """Hash the whole source into ``sink(packed_digests)`` on every CPU; count rows; fail on bad input.
 
     With ``plan.suppression_path``, digests of the suppression set never reach ``sink`` (counted instead).
+    ``empty_ok``: a source without rows is no error (an erasure feed with no requests tonight).
     """
-    return read_typed_digests({plan.list_type.value: plan}, {plan.list_type.value: sink}, log)[
-        plan.list_type.value
-    ]
+    key = plan.list_type.value
+    return read_typed_digests({key: plan}, {key: sink}, log, empty_ok=empty_ok)[key]
 
 
 def read_typed_digests(
@@ -39,12 +39,15 @@ def read_typed_digests(
     sinks: Mapping[str, Sink],
     log: logging.Logger,
     text_sinks: Mapping[str, TextSink] | None = None,
+    *,
+    empty_ok: bool = False,
 ) -> dict[str, ReadCounts]:
     """``read_digests`` for several lists fed by one source: read it once, hash each plan's column with the
     plan's type into ``sinks[key]``, and return the counts per key. A plan whose type is sent as given
     (``hash_identifiers=False``) also sends every valid digest with its text to ``text_sinks[key]``.
 
-    The plans differ only in list, type and ``source.column``; the first plan's source is read.
+    The plans differ only in list, type and ``source.column``; the first plan's source is read. ``empty_ok``
+    as in ``read_digests``.
     """
     started = time.monotonic()
     first = next(iter(plans.values()))
@@ -91,6 +94,8 @@ def read_typed_digests(
             read.invalid_total,
             read.describe_invalid(),
         )
+        if read.read == 0 and empty_ok:
+            continue
         check_counts(plan, read, blank_is_invalid=not several)
         if plan.suppression_path is not None:
             _check_suppression(plan, read, log)

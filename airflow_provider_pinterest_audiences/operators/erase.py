@@ -52,7 +52,8 @@ class PinterestEraseCustomersOperator(IdentifierSourceMixin, PinterestBaseOperat
     """Remove customers' identifiers from every customer list, and keep them out of later uploads.
 
     The whole source is read, normalised and hashed before the first API call (bad input fails the task
-    with nothing changed). Then, holding the lease of each state file it writes:
+    with nothing changed; a source without rows, a night with no deletion requests, erases nothing and
+    makes no API call). Then, holding the lease of each state file it writes:
 
     1. the erased digests are merged into the suppression set at ``suppression_path``: every upload given
        the same ``suppression_path`` drops them as it reads its source;

@@ -3,6 +3,7 @@ summary and the logs (counts and ids only), and a snapshot of a list outside the
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
@@ -249,4 +250,29 @@ def test_a_snapshot_named_as_the_suppression_set_fails_before_reading(tmp_path: 
     same = ErasePlan(plan.identifiers, suppression_path=plan.state_paths[0], state_paths=plan.state_paths)
     with pytest.raises(PinterestInvalidArgumentError, match="names the suppression set"):
         run_erase(same, hook, lambda: hook, LOG)
+    assert hook.patches == 0
+
+
+@pytest.mark.parametrize("feed", ["email\n", ""], ids=["header-only", "empty"])
+def test_a_feed_without_rows_erases_nothing_and_makes_no_api_call(tmp_path: Path, feed: str) -> None:
+    hook, plan = start(tmp_path)
+    before = {account: {k: set(v) for k, v in lists.items()} for account, lists in hook.lists.items()}
+    csv = tmp_path / "erased.csv"
+    csv.write_text(feed)
+    source = CustomerSource(source=str(csv), column="email" if feed else 0, has_header=bool(feed))
+    plan = dataclasses.replace(plan, identifiers=dataclasses.replace(plan.identifiers, source=source))
+    hook.list_ad_accounts = None  # type: ignore[assignment,method-assign]  # any API call fails the test
+    summary = run_erase(plan, hook, lambda: hook, LOG).summary()
+    assert (summary["read"], summary["valid"], summary["distinct"], summary["lists"]) == (0, 0, 0, {})
+    assert summary["suppression"] is None
+    assert hook.lists == before and hook.patches == 0
+    assert not as_state_path(plan.suppression_path).exists()
+
+
+def test_a_feed_of_invalid_rows_still_fails_before_any_api_call(tmp_path: Path) -> None:
+    hook, plan = start(tmp_path)
+    source = CustomerSource(source=["not an email", "also not"])
+    plan = dataclasses.replace(plan, identifiers=dataclasses.replace(plan.identifiers, source=source))
+    with pytest.raises(PinterestInvalidArgumentError, match="none of its 2 rows"):
+        run_erase(plan, hook, lambda: hook, LOG)
     assert hook.patches == 0
