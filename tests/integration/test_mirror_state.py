@@ -28,7 +28,7 @@ from tests.integration.test_customer_list_operator import (
     run,
     sha,
 )
-from tests.unit.customer_lists.test_mirror import dead_pid
+from tests.unit.customer_lists.test_local_process import dead_pid
 
 server = server_fixture(emulator_settings(ads_write_per_minute=100_000))
 _names = (f"mirror-state-{n}" for n in itertools.count())

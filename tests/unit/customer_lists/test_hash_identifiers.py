@@ -1,12 +1,11 @@
 """``hash_identifiers=False``: partner ids (LR_ID, DLX_ID) sent as given, known by the SHA-256 of their text.
 
-The option's checks, the normalised texts the reading keeps, the text store (``record_texts``), the rendering
-of batches, and a property over the whole upload path: the records sent are exactly the distinct normalised
-valid values, as a reference written apart computes them.
+The option's checks, the normalised texts the reading keeps, the rendering of batches (the text store
+itself: ``test_record_texts.py``), and a property over the whole upload path: the records sent are exactly
+the distinct normalised valid values, as a reference written apart computes them.
 
-Cross-cutting: covers ``customer_lists.records`` (``IdentifierOptions``), ``customer_lists.record_texts``,
-``read_batches`` with texts (``customer_lists.batches``), ``customer_lists.upload`` and the operators'
-``hash_identifiers`` checks.
+Cross-cutting: covers ``customer_lists.records`` (``IdentifierOptions``), ``read_batches`` with texts
+(``customer_lists.batches``), ``customer_lists.upload`` and the operators' ``hash_identifiers`` checks.
 """
 
 from __future__ import annotations
@@ -118,32 +117,7 @@ def test_hashed_types_keep_no_text_and_accept_commas() -> None:
     assert hash_chunk(["a@b.com"], IdentifierType.EMAIL, AS_GIVEN).texts is None
 
 
-# --- the text store -----------------------------------------------------------------------------------------
-
-
-def test_the_store_renders_texts_in_digest_order_and_keeps_the_first_text(tmp_path: Path) -> None:
-    with RecordTexts(str(tmp_path)) as store:
-        store.add(sha("a") + sha("b"), [b"first", b"\xc3\xa9b"])
-        store.add(sha("a") + sha("c"), [b"second", b"c"])
-        store.add(b"", [])
-        assert store.records(sha("c") + sha("a") + sha("b")) == "c,first,\u00e9b"
-        assert store.longest == len(b"second")
-        with pytest.raises(LookupError, match="1 of 2 records have no stored text"):
-            store.records(sha("a") + sha("unknown"))
-
-
-def test_the_store_refuses_texts_that_do_not_match_the_digests(tmp_path: Path) -> None:
-    with RecordTexts(str(tmp_path)) as store, pytest.raises(ValueError, match="2 texts for 1 digests"):
-        store.add(sha("a"), [b"a", b"b"])
-
-
-@pytest.mark.parametrize(("longest", "expected"), [(10, 100), (64, 100), (129, 50), (10_000, 1)])
-def test_requests_of_texts_are_no_larger_than_requests_of_hex(
-    tmp_path: Path, longest: int, expected: int
-) -> None:
-    with RecordTexts(str(tmp_path)) as store:
-        store.add(sha("x"), [b"x" * longest])
-        assert store.records_per_request(100) == expected
+# --- batches of texts (the store itself: test_record_texts.py) ------------------------------------------
 
 
 def test_batches_carry_the_texts_as_their_records(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from airflow_provider_pinterest_audiences.customer_lists.lease import (
 )
 from airflow_provider_pinterest_audiences.customer_lists.snapshot import as_state_path
 from tests.object_storage import attach_memory_store
-from tests.unit.customer_lists.test_mirror import dead_pid
+from tests.unit.customer_lists.test_local_process import dead_pid
 
 LOG = logging.getLogger("test-lease")
 TASK = {
