@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,11 @@ from airflow_provider_pinterest_audiences.customer_lists.plan import UploadPlan,
 from airflow_provider_pinterest_audiences.customer_lists.records import IdentifierType
 from airflow_provider_pinterest_audiences.customer_lists.source import CustomerSource
 from airflow_provider_pinterest_audiences.customer_lists.upload import run_uploads
-from airflow_provider_pinterest_audiences.exceptions import PinterestError, PinterestInvalidArgumentError
+from airflow_provider_pinterest_audiences.exceptions import (
+    PinterestApiError,
+    PinterestError,
+    PinterestInvalidArgumentError,
+)
 
 LOG = logging.getLogger(__name__)
 EMAILS = [f"person{index}@example.com" for index in range(5)]
@@ -25,17 +30,24 @@ def digest(email: str) -> str:
 
 
 class FakeApi:
-    """Just enough of ``PinterestHook``: lists by name, their members and counters, every request kept."""
+    """Just enough of ``PinterestHook``: lists by name, their members and counters, every request kept.
+
+    ``before_update`` is called with each update's number (from 1) before it changes anything: it may raise
+    (the worker dies mid-upload) or act meanwhile.
+    """
 
     def __init__(self) -> None:
         self.lists: dict[str, dict[str, Any]] = {}
         self.requests: list[tuple[str, str, int]] = []
         self.exceptions: list[dict[str, Any]] = []
+        self.before_update: Callable[[int], object] = lambda number: None
 
     def find_customer_list(self, account: str, name: str) -> dict[str, Any] | None:
         return next(({"id": key} for key, found in self.lists.items() if found["name"] == name), None)
 
     def get_customer_list(self, account: str, list_id: str) -> dict[str, Any]:
+        if list_id not in self.lists:
+            raise PinterestApiError("get_customer_list", 404, 2, "Customer list not found")
         found = self.lists[list_id]
         return {
             "id": list_id,
@@ -56,6 +68,7 @@ class FakeApi:
     def update_customer_list(
         self, account: str, list_id: str, *, operation_type: str, records: str
     ) -> dict[str, Any]:
+        self.before_update(len(self.requests) + 1)
         found, sent = self.lists[list_id], records.split(",")
         self.requests.append((list_id, operation_type, len(sent)))
         found["batches"] += 1
