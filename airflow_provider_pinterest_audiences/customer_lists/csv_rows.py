@@ -22,8 +22,9 @@ quote therefore costs exactly the line it is on.
 
 A quoted line break is legal (an address over several lines), so two stray quotes in one column, lines
 apart, make one well-formed row of the lines between them. That cannot be told from a real multi-line cell:
-each block counts its data rows that span several lines (``RowBlock.rows_spanning_lines``, the upload
-summary's ``rows_spanning_lines``), and the total is logged as a warning.
+each block counts the line breaks inside the quoted fields of its data rows (``RowBlock.quoted_line_breaks``,
+the upload summary's ``quoted_line_breaks``: each is a line that did not start a row of its own), and the
+total is logged as a warning. The count comes from the line and row counts the splitter keeps anyway.
 
 Speed: the splitter runs in the task's process, ahead of the hashing workers, and does no per-row Python.
 Rows without quotes are found with ``bytes`` methods; rows with quotes by regular expressions matching
@@ -58,11 +59,6 @@ MALFORMED_ROW_HINT = (
     "and read on"
 )
 _LOGGED_MALFORMED_ROWS = 3
-
-# A quoted field (or one half of a doubled quote) without a line break, else, with its opening quote
-# captured, one with a line break: matched in order from a row's start, quotes pair up as in the row.
-_QUOTED_RUN = re.compile(rb'"[^"\r\n]*"|(")[^"]*"')
-_MARKED_ROW = re.compile(rb'"[^\r\n]*')
 
 log = logging.getLogger(__name__)
 
@@ -181,12 +177,6 @@ def _rows_in(rows: bytes) -> int:
     return _line_breaks(rows, 0, len(rows))
 
 
-def _rows_spanning_lines(rows: bytes) -> int:
-    """Rows in ``rows`` (whole well-formed rows) with a line break inside a quoted field: each such field
-    becomes one quote and the others go, so each row is one line and those holding a quote are counted."""
-    return len(_MARKED_ROW.findall(_QUOTED_RUN.sub(rb"\1", rows)))
-
-
 class MalformedRow(NamedTuple):
     """Where a row broke the quoting rules: 1-based row, line and column, and what is wrong (no content)."""
 
@@ -202,12 +192,12 @@ class MalformedRow(NamedTuple):
 
 @dataclass(frozen=True)
 class RowBlock:
-    """Whole, well-formed rows (``data``), how many malformed rows were left out of them, and how many of
-    them span several lines (a quoted field holds a line break)."""
+    """Whole, well-formed rows (``data``), how many malformed rows were left out of them, and how many line
+    breaks their quoted fields hold."""
 
     data: bytes
     malformed: int = 0
-    rows_spanning_lines: int = 0
+    quoted_line_breaks: int = 0
 
 
 class CsvRowSplitter:
@@ -242,7 +232,7 @@ class CsvRowSplitter:
         self._part_bytes = 0
         self._malformed = 0
         self._malformed_seen = 0
-        self._spanning = 0  # data rows of the block being gathered that span several lines
+        self._block_quoted_line_breaks = 0  # in the data rows of the block being gathered
         self._in_header = False
         self._quoted_line_breaks = 0
         self._first_quoted_line_break_row = 0
@@ -272,8 +262,8 @@ class CsvRowSplitter:
             done = self._eof and self._position >= len(self._buffer)
             # One block per read (about block_bytes), as the hashing workers' buffers are sized for.
             if self._parts or (done and self._malformed):
-                yield RowBlock(b"".join(self._parts), self._malformed, self._spanning)
-                self._parts, self._part_bytes, self._malformed, self._spanning = [], 0, 0, 0
+                yield RowBlock(b"".join(self._parts), self._malformed, self._block_quoted_line_breaks)
+                self._parts, self._part_bytes, self._malformed, self._block_quoted_line_breaks = [], 0, 0, 0
             if done:
                 self._log_totals()
                 return
@@ -289,7 +279,7 @@ class CsvRowSplitter:
             log.warning(
                 "%d line breaks inside quoted fields made rows that span several lines%s. That is legal CSV, "
                 "but if no cell of this file spans lines, stray quotes have merged rows: check those rows "
-                "(upload_summary: rows_spanning_lines)",
+                "(upload_summary: quoted_line_breaks)",
                 self._quoted_line_breaks,
                 first if self._first_quoted_line_break_row else "",
             )
@@ -392,7 +382,7 @@ class CsvRowSplitter:
         if lines > rows:
             self._note_quoted_line_breaks(start, end, lines - rows)
             if not self._in_header:
-                self._spanning += _rows_spanning_lines(self._buffer[start:end])
+                self._block_quoted_line_breaks += lines - rows
         self._take(start, end, rows, lines)
 
     def _take_mixed_rows(self, start: int, within: int, limit: int) -> bool:
@@ -412,7 +402,7 @@ class CsvRowSplitter:
         lines = _line_breaks(self._buffer, start, end)
         if lines > records:
             self._quoted_line_breaks += lines - records
-            self._spanning += _rows_spanning_lines(kept)
+            self._block_quoted_line_breaks += lines - records
         self._malformed += malformed
         self._malformed_seen += malformed
         self._parts.append(kept)

@@ -89,8 +89,8 @@ class UploadResult:
 
         ``desired_members`` counts the distinct identifiers kept (valid, not suppressed); ``duplicates`` the
         valid rows that repeated one of them; ``prehashed`` the valid rows that arrived already hashed, by
-        algorithm (``md5``, ``sha1``, ``sha256``: sent as they are); ``rows_spanning_lines`` the CSV rows
-        read whose quoted fields span several lines (legal, but stray quotes also make them: see
+        algorithm (``md5``, ``sha1``, ``sha256``: sent as they are); ``quoted_line_breaks`` the line breaks
+        inside quoted fields of the CSV rows read (legal, but stray quotes also make them: see
         ``RecordCounts``).
         """
         suppressed = self.counts.suppressed if isinstance(self.counts, ReadCounts) else 0
@@ -103,7 +103,7 @@ class UploadResult:
             "valid": self.counts.valid,
             "invalid": {str(reason): count for reason, count in sorted(self.counts.invalid.items())},
             "prehashed": self.counts.prehashed_by_kind(),
-            "rows_spanning_lines": self.counts.rows_spanning_lines,
+            "quoted_line_breaks": self.counts.quoted_line_breaks,
             "desired_members": self.desired_members,
             "added": self.sent["ADD"],
             "removed": self.sent["REMOVE"],

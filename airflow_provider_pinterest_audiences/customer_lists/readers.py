@@ -223,7 +223,7 @@ def read_csv_columns(
         for block in rows.blocks():
             yield [
                 CsvBlock(
-                    block.data, index, delimiter, text_encoding, block.malformed, block.rows_spanning_lines
+                    block.data, index, delimiter, text_encoding, block.malformed, block.quoted_line_breaks
                 )
                 for index in indexes
             ]

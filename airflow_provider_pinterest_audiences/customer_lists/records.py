@@ -229,8 +229,8 @@ class HashedChunk:
 
     ``prehashed`` counts the valid rows that arrived already hashed, by ``Prehashed`` algorithm. ``texts``:
     for a type sent as given (``IdentifierOptions.sends_as_given``), the normalised value of each slot, in
-    the same order; None otherwise. ``rows_spanning_lines``: rows read whose quoted fields span several
-    lines (CSV only).
+    the same order; None otherwise. ``quoted_line_breaks``: line breaks inside the quoted fields of the
+    rows read (CSV only).
     """
 
     digests: bytes
@@ -238,7 +238,7 @@ class HashedChunk:
     invalid: Counter[str] = field(default_factory=Counter)
     prehashed: Counter[str] = field(default_factory=Counter)
     texts: list[bytes] | None = None
-    rows_spanning_lines: int = 0
+    quoted_line_breaks: int = 0
 
     @property
     def valid(self) -> int:
@@ -250,15 +250,16 @@ class HashedChunk:
 class RecordCounts:
     """Running totals over all chunks of one source.
 
-    ``rows_spanning_lines`` counts the CSV rows read whose quoted fields hold line breaks: legal, but also
-    what two stray quotes lines apart make of the rows between them (one row instead of several).
+    ``quoted_line_breaks`` counts the line breaks inside quoted fields of the CSV rows read, each a line
+    that did not start a row of its own: legal (a multi-line address), but also what two stray quotes lines
+    apart make of the rows between them (one row instead of several).
     """
 
     read: int = 0
     valid: int = 0
     invalid: Counter[str] = field(default_factory=Counter)
     prehashed: Counter[str] = field(default_factory=Counter)
-    rows_spanning_lines: int = 0
+    quoted_line_breaks: int = 0
 
     def add(self, chunk: HashedChunk) -> None:
         """Add one chunk's counts."""
@@ -266,7 +267,7 @@ class RecordCounts:
         self.valid += chunk.valid
         self.invalid.update(chunk.invalid)
         self.prehashed.update(chunk.prehashed)
-        self.rows_spanning_lines += chunk.rows_spanning_lines
+        self.quoted_line_breaks += chunk.quoted_line_breaks
 
     def prehashed_by_kind(self) -> dict[str, int]:
         """Valid rows that arrived hashed, for every ``Prehashed`` algorithm (zeros included)."""
@@ -507,7 +508,7 @@ class CsvBlock:
     The reader (``csv_rows``) has checked the quoting, so any CSV parser reads these rows alike.
     ``malformed`` counts rows of the source that broke the quoting rules and were left out of ``data``
     (``on_malformed_row="invalid"``): they count as read and invalid (``malformed_csv_row``).
-    ``rows_spanning_lines`` counts the rows of ``data`` with a line break inside a quoted field.
+    ``quoted_line_breaks`` counts the line breaks inside the quoted fields of ``data``.
     """
 
     data: bytes
@@ -515,7 +516,7 @@ class CsvBlock:
     delimiter: str = ","
     encoding: str = "utf-8"
     malformed: int = 0
-    rows_spanning_lines: int = 0
+    quoted_line_breaks: int = 0
 
     def normalised_values(self, case: str) -> tuple[list[bytes], int, Counter[str]]:
         """Normalised non-empty values of ``column`` in ``case``, rows read, and rows skipped by reason."""
@@ -609,7 +610,7 @@ def hash_chunk(
     hashed = _digest_values(values, identifier_type, keep_texts=as_given)
     hashed.read = read
     if isinstance(chunk, CsvBlock):
-        hashed.rows_spanning_lines = chunk.rows_spanning_lines
+        hashed.quoted_line_breaks = chunk.quoted_line_breaks
     invalid.update(hashed.invalid)
     hashed.invalid = +invalid
     return hashed

@@ -720,21 +720,21 @@ def test_on_malformed_row_chooses_between_failing_and_counting(
     assert refused.value.argument == "on_malformed_row"
 
 
-def test_rows_spanning_lines_are_in_the_summary_of_every_upload(
+def test_quoted_line_breaks_are_in_the_summary_of_every_upload(
     server: EmulatorServer, tmp_path: Path
 ) -> None:
-    # Two lone quotes in the name column: legal CSV whose row 2 spans three lines, so two of the four
-    # customers are read. The summary says so; a clean file says 0.
+    # Two lone quotes in the name column: legal CSV whose row 2 spans three lines (two quoted line breaks),
+    # so two of the four customers are read. The summary says so; a clean file says 0.
     merged, clean = tmp_path / "merged.csv", tmp_path / "clean.csv"
     merged.write_text('name,email\n",a@x.com\nJoe,b@y.com\n",c@z.com\nAnn,d@w.com\n')
     clean.write_text('name,email\n"Joe, Jr.",b@y.com\nAnn,d@w.com\n')
     name, state = next(_names), str(tmp_path / "mirror.snapshot")
     reading = dict(customer_list_name=name, has_header=True, column="email")
     list_id, summary = run(source=str(merged), mode="mirror", state_path=state, **reading)
-    assert (summary["read"], summary["rows_spanning_lines"]) == (2, 1)
+    assert (summary["read"], summary["quoted_line_breaks"]) == (2, 2)
     assert members(server, list_id) == {sha("c@z.com"), sha("d@w.com")}
     _, summary = run(source=str(clean), mode="mirror", state_path=state, **reading)
-    assert (summary["read"], summary["rows_spanning_lines"]) == (2, 0)
+    assert (summary["read"], summary["quoted_line_breaks"]) == (2, 0)
     _, summary = run(source=str(merged), on_malformed_row="invalid", **reading)
-    assert (summary["read"], summary["rows_spanning_lines"]) == (2, 1)
-    assert run(customer_list_name=name, source=["b@y.com"])[1]["rows_spanning_lines"] == 0
+    assert (summary["read"], summary["quoted_line_breaks"]) == (2, 2)
+    assert run(customer_list_name=name, source=["b@y.com"])[1]["quoted_line_breaks"] == 0

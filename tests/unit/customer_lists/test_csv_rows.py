@@ -148,40 +148,40 @@ def test_bulk_and_row_by_row_handling_of_malformed_rows_agree() -> None:
         assert kept(split(data, block_bytes=block_bytes)[1]) == (good, 1000)
 
 
-def spanning(blocks: list[RowBlock]) -> int:
-    return sum(block.rows_spanning_lines for block in blocks)
+def quoted_breaks(blocks: list[RowBlock]) -> int:
+    return sum(block.quoted_line_breaks for block in blocks)
 
 
 @pytest.mark.parametrize("block_bytes", [1, 3, 64, 1 << 18])
-def test_rows_spanning_lines_are_counted_whatever_the_line_breaks_and_reads(block_bytes: int) -> None:
+def test_quoted_line_breaks_are_counted_whatever_the_line_breaks_and_reads(block_bytes: int) -> None:
     data = (
-        b'"a\nb",x\r\n'  # spans lines
+        b'"a\nb",x\r\n'  # one
         b'"one ""quoted"" line",y\n'  # quotes, one line
-        b'x,"c""\rd","e\r\nf"\r'  # two multi-line cells, one row; ends in a lone CR
+        b'x,"c""\rd","e\r\nf"\r'  # two multi-line cells (CR, CRLF): two; ends in a lone CR
         b"plain,row\n"
         b'"",""\n'
-        b'",a@x.com\nJoe,b@y.com\n",c@z.com\n'  # two lone quotes: three lines make one row
+        b'",a@x.com\nJoe,b@y.com\n",c@z.com\n'  # two lone quotes: three lines make one row, two
     )
-    assert spanning(split(data, "fail", block_bytes=block_bytes)[1]) == 3
+    assert quoted_breaks(split(data, "fail", block_bytes=block_bytes)[1]) == 5
 
 
-def test_the_header_is_not_counted_as_a_row_spanning_lines() -> None:
+def test_line_breaks_in_the_header_are_not_counted() -> None:
     header, blocks = split(b'"e\nmail",name\na@x.com,x\n', "fail", header=True)
     assert header == b'"e\nmail",name\n'
-    assert spanning(blocks) == 0
-    assert spanning(split(b'"e\nmail",name\na@x.com,x\n', "fail")[1]) == 1
+    assert quoted_breaks(blocks) == 0
+    assert quoted_breaks(split(b'"e\nmail",name\na@x.com,x\n', "fail")[1]) == 1
 
 
-def test_rows_spanning_lines_among_many_malformed_rows_are_counted_too() -> None:
+def test_quoted_line_breaks_among_many_malformed_rows_are_counted_too() -> None:
     # Past the first few malformed rows, rows and malformed rows are taken in bulk.
     rows = [b'%d,"a\nb"\n' % i if i % 2 else b'%d,a"b\n' % i for i in range(200)]
     for block_bytes in (1, 97, 1 << 18):
         blocks = split(b"".join(rows), block_bytes=block_bytes)[1]
-        assert (spanning(blocks), sum(block.malformed for block in blocks)) == (100, 100)
+        assert (quoted_breaks(blocks), sum(block.malformed for block in blocks)) == (100, 100)
 
 
-def test_a_clean_file_has_no_rows_spanning_lines() -> None:
-    assert spanning(split(b'a,"b, c"\r\nd,""\n"e",f', "fail")[1]) == 0
+def test_a_file_without_multi_line_cells_has_no_quoted_line_breaks() -> None:
+    assert quoted_breaks(split(b'a,"b, c"\r\nd,""\n"e",f', "fail")[1]) == 0
 
 
 # --- time and memory ---------------------------------------------------------------------------------------

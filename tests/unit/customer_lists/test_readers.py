@@ -162,7 +162,7 @@ def test_quoted_line_breaks_stay_legal_and_are_counted_multi_line_in_the_identif
     with caplog.at_level(logging.WARNING):
         digests, counts = hash_all(read_csv(path))
     assert digests == [sha("a@x.com"), sha("d@w.com")]
-    assert (counts.read, dict(counts.invalid), counts.rows_spanning_lines) == (3, {"multi_line": 1}, 2)
+    assert (counts.read, dict(counts.invalid), counts.quoted_line_breaks) == (3, {"multi_line": 1}, 2)
     assert "2 line breaks inside quoted fields" in caplog.text and "the first in row 1" in caplog.text
 
 
@@ -174,28 +174,28 @@ def test_two_lone_quotes_make_legal_csv_that_is_reported_not_silent(
     path = write(tmp_path, 'a@x.com,"\nb@y.com,"\nc@z.com,x\n')
     with caplog.at_level(logging.WARNING):
         digests, counts = hash_all(read_csv(path))
-    assert (digests, counts.read, counts.rows_spanning_lines) == ([sha("a@x.com"), sha("c@z.com")], 2, 1)
+    assert (digests, counts.read, counts.quoted_line_breaks) == ([sha("a@x.com"), sha("c@z.com")], 2, 1)
     assert "stray quotes have merged rows" in caplog.text and "the first in row 1" in caplog.text
-    assert "upload_summary: rows_spanning_lines" in caplog.text
+    assert "upload_summary: quoted_line_breaks" in caplog.text
     assert "b@y.com" not in caplog.text
 
 
 @pytest.mark.parametrize("mode", ["fail", "invalid"])
-def test_lone_quotes_in_a_name_column_are_counted_as_rows_spanning_lines(tmp_path: Path, mode: str) -> None:
+def test_lone_quotes_in_a_name_column_are_counted_as_quoted_line_breaks(tmp_path: Path, mode: str) -> None:
     # Legal CSV: the name of row 2 runs from its quote to the one on line 4. Two customers are read instead
-    # of four, and the count says one row spans lines.
+    # of four, and the count says two lines did not start a row of their own.
     path = write(tmp_path, 'name,email\n",a@x.com\nJoe,b@y.com\n",c@z.com\nAnn,d@w.com\n')
     digests, counts = hash_all(read_csv(path, column="email", has_header=True, malformed_rows=mode))
     assert digests == [sha("c@z.com"), sha("d@w.com")]
-    assert (counts.read, counts.rows_spanning_lines) == (2, 1)
+    assert (counts.read, counts.quoted_line_breaks) == (2, 2)
 
 
-def test_every_column_of_a_file_counts_its_rows_spanning_lines(tmp_path: Path) -> None:
+def test_every_column_of_a_file_counts_its_quoted_line_breaks(tmp_path: Path) -> None:
     path = write(tmp_path, 'email,note\na@x.com,"two\nlines"\nb@y.com,one\n')
     for block in read_csv_columns(path, columns=["email", "note"], has_header=True):
-        assert [column.rows_spanning_lines for column in block] == [1, 1]
-    assert hash_all(read_csv(path, column="email", has_header=True))[1].rows_spanning_lines == 1
-    assert hash_all(read_csv(write(tmp_path, "a@x.com\nb@y.com\n", "clean.csv")))[1].rows_spanning_lines == 0
+        assert [column.quoted_line_breaks for column in block] == [1, 1]
+    assert hash_all(read_csv(path, column="email", has_header=True))[1].quoted_line_breaks == 1
+    assert hash_all(read_csv(write(tmp_path, "a@x.com\nb@y.com\n", "clean.csv")))[1].quoted_line_breaks == 0
 
 
 def test_row_numbers_hold_across_blocks_quoted_line_breaks_blank_rows_and_the_header(tmp_path: Path) -> None:

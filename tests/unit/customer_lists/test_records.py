@@ -204,15 +204,15 @@ def test_a_csv_block_counts_its_malformed_rows_as_read_and_invalid() -> None:
     assert (only_malformed.read, dict(only_malformed.invalid)) == (2, {"malformed_csv_row": 2})
 
 
-def test_rows_spanning_lines_go_from_the_block_through_hashing_into_the_counts() -> None:
-    spanning = CsvBlock(b'"a\nb",c@d.com\nx,x@y.com\n', 1, rows_spanning_lines=1)
-    blocks = [spanning, CsvBlock(b"z@y.com\n")]
+def test_quoted_line_breaks_go_from_the_block_through_hashing_into_the_counts() -> None:
+    multi_line = CsvBlock(b'"a\nb",c@d.com\nx,x@y.com\n', 1, quoted_line_breaks=1)
+    blocks = [multi_line, CsvBlock(b"z@y.com\n")]
     counts = RecordCounts()
     for block in blocks:
         counts.add(hash_chunk(block, EMAIL))
-    assert (counts.read, counts.valid, counts.rows_spanning_lines) == (3, 3, 1)
-    counts.add(hash_chunk(["a\nb@x.com"], EMAIL))  # a value with a line break is no CSV row spanning lines
-    assert counts.rows_spanning_lines == 1
+    assert (counts.read, counts.valid, counts.quoted_line_breaks) == (3, 3, 1)
+    counts.add(hash_chunk(["a\nb@x.com"], EMAIL))  # a value with a line break is no quoted CSV field
+    assert counts.quoted_line_breaks == 1
 
 
 def test_a_quoted_field_longer_than_the_csv_module_limit_is_read() -> None:
@@ -249,12 +249,12 @@ def test_process_pool_gives_the_same_digests_in_order(tmp_path: Path) -> None:
     assert sum((c.invalid for c in parallel), Counter()) == {InvalidReason.MALFORMED_EMAIL: 1}
 
 
-def test_the_process_pool_carries_the_rows_spanning_lines(tmp_path: Path) -> None:
+def test_the_process_pool_carries_the_quoted_line_breaks(tmp_path: Path) -> None:
     path = write(
         tmp_path, "".join(f'u{i}@x.com,"a\nb"\n' if i % 7 == 0 else f"u{i}@x.com\n" for i in range(700))
     )
     parallel = hash_chunks(read_csv(path, block_bytes=512), EMAIL, processes=2)
-    assert sum(chunk.rows_spanning_lines for chunk in parallel) == 100
+    assert sum(chunk.quoted_line_breaks for chunk in parallel) == 100
 
 
 def test_batches_respect_both_limits_and_keep_every_record(tmp_path: Path) -> None:
