@@ -56,6 +56,11 @@ def _is_path_like(text: str) -> bool:
     return os.path.isfile(text) or looks_like_path(text)
 
 
+def _is_object_storage_path(value: Any) -> bool:
+    """An ``ObjectStoragePath`` (or anything shaped like one), without importing Airflow's io."""
+    return hasattr(value, "protocol") and hasattr(value, "open")
+
+
 def redacted_source(source: Any, origin: str = "") -> Any:
     """``source`` as it may be shown: paths, URIs and ``ObjectStoragePath`` as they are, values summarised."""
     if source is None or isinstance(source, RedactedSource | os.PathLike):
@@ -67,9 +72,7 @@ def redacted_source(source: Any, origin: str = "") -> Any:
     if isinstance(source, bytes | bytearray):
         kind = type(source).__name__
         return RedactedSource(source, f"<{kind} of {len(source):,} bytes{origin}, not a source>")
-    if not hasattr(source, "__iter__"):
-        return source
-    if hasattr(source, "protocol") and hasattr(source, "open"):  # an ObjectStoragePath
+    if not hasattr(source, "__iter__") or _is_object_storage_path(source):
         return source
     size = f"{len(source):,} " if hasattr(source, "__len__") else ""
     return RedactedSource(source, f"<{type(source).__name__} of {size}identifiers{origin}>")
@@ -80,10 +83,6 @@ sql_query = non_empty_text("a SQL query")
 _SOURCES = (
     "a CSV path or URI (e.g. s3://bucket/customers.csv), an ObjectStoragePath or an iterable of identifiers"
 )
-
-
-def _is_object_storage_path(value: Any) -> bool:
-    return hasattr(value, "protocol") and hasattr(value, "open")
 
 
 def readable_source(value: Any, argument: str) -> Any:
