@@ -341,12 +341,13 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
                 "kept between runs. Use mode='append' or 'remove', or keep hash_identifiers=True",
             )
 
-    def upload_plan(self) -> UploadPlan:
-        """The rendered arguments, checked, as the upload engine takes them (no API call).
+    def upload_plan(self, checked: Mapping[str, Any] | None = None) -> UploadPlan:
+        """The rendered arguments, checked (unless given ``checked_arguments()``), as the upload engine
+        takes them (no API call).
 
         With ``columns``: the plan the lists share (``typed_plans`` makes one per type from it).
         """
-        checked = self.checked_arguments()
+        checked = self.checked_arguments() if checked is None else checked
         return UploadPlan(
             ad_account_id=self.resolve_ad_account_id(),
             source=self.customer_source(),
@@ -369,10 +370,10 @@ class PinterestUploadCustomerListOperator(IdentifierSourceMixin, PinterestBaseOp
 
     def upload_plans(self) -> dict[str, UploadPlan]:
         """One plan per list, keyed by list type: the types of ``columns``, else ``list_type`` alone."""
-        plan = self.upload_plan()
+        checked = self.checked_arguments()
+        plan = self.upload_plan(checked)
         if self.columns is None:
             return {plan.list_type.value: plan}
-        checked = self.checked_arguments()
         return typed_plans(plan, self.columns, checked["list_names"], checked["suppression_path"])
 
     def _finished_upload(self, context: Context, plan: UploadPlan, summary: dict[str, Any]) -> None:
