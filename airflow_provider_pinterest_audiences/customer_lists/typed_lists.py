@@ -129,8 +129,9 @@ def typed_summary(
     summaries: Mapping[str, Mapping[str, Any]], rate_limit_waits: Mapping[str, float] | None = None
 ) -> dict[str, Any]:
     """The ``upload_summary`` of a several-type upload: each type's summary under its name, and under
-    ``"total"`` the rows read (once), the list ids, the counts summed over the types and the task's waits
-    on HTTP 429 (``rate_limit_waits``: its hooks served every list, so the waits are not split by type)."""
+    ``"total"`` the rows read and their quoted line breaks (once: one source), the list ids, the counts
+    summed over the types and the task's waits on HTTP 429 (``rate_limit_waits``: its hooks served every
+    list, so the waits are not split by type)."""
     parts = list(summaries.values())
     counters: dict[str, Counter[str]] = {key: Counter() for key in _SUMMED_BY_NAME}
     for part in parts:
@@ -141,6 +142,7 @@ def typed_summary(
         "mode": parts[0]["mode"],
         "list_types": list(summaries),
         "read": parts[0]["read"],
+        "quoted_line_breaks": parts[0]["quoted_line_breaks"],
         **{key: sum(part[key] or 0 for part in parts) for key in _SUMMED},
         **{key: dict(sorted(counter.items())) for key, counter in counters.items()},
         "dry_run": parts[0]["dry_run"],

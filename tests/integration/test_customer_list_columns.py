@@ -81,7 +81,7 @@ def test_one_read_of_an_iterable_fills_one_list_per_type(server: EmulatorServer)
     )
     assert (maid["read"], maid["valid"], maid["duplicates"]) == (42, 20, 0)
     assert maid["invalid"] == {"malformed_device_id": 1, "missing": 21}
-    assert total["read"] == 42
+    assert (total["read"], total["quoted_line_breaks"]) == (42, 0)
     assert total["customer_list_ids"] == list_ids
     assert total["added"] == email["added"] + maid["added"] == 40 + 20
     assert total["invalid"] == {"malformed_email": 1, "malformed_device_id": 1, "missing": 21}

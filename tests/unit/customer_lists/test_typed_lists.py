@@ -101,6 +101,7 @@ def _summary(list_id: str, valid: int, invalid: dict[str, int], added: int) -> d
         "customer_list_id": list_id,
         "mode": "append",
         "read": 10,
+        "quoted_line_breaks": 2,
         "valid": valid,
         "invalid": invalid,
         "desired_members": valid - 1,
@@ -124,7 +125,7 @@ def test_the_summary_holds_each_type_and_their_total() -> None:
     assert (summary["EMAIL"], summary["MAID"]) == (email, maid)
     total = summary["total"]
     assert total["customer_list_ids"] == {"EMAIL": "11", "MAID": "22"}
-    assert total["read"] == 10  # rows, read once
+    assert (total["read"], total["quoted_line_breaks"]) == (10, 2)  # rows, read once
     assert (total["valid"], total["added"], total["duplicates"], total["desired_members"]) == (13, 11, 2, 11)
     assert total["invalid"] == {"malformed_device_id": 1, "malformed_email": 1, "missing": 5}
     assert total["planned"] == {"add": 11, "remove": 0, "batches": 2}
