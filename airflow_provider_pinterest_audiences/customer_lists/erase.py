@@ -139,7 +139,7 @@ def run_erase(
             return EraseResult(reading.list_type.value, counts, 0, plan.ad_account_ids)
         erased_path = os.path.join(workdir, "erased.bin")
         with open(erased_path, "wb") as out:
-            distinct = erased.write_distinct(out)
+            distinct = erased.write_distinct(out, ordered=False)  # REMOVE batches need no order
         accounts = plan.ad_account_ids or tuple(str(item["id"]) for item in hook.list_ad_accounts())
         result = EraseResult(reading.list_type.value, counts, distinct, accounts)
         owners = {

@@ -90,6 +90,11 @@ class ListWriter:
         """A spool file of packed digests as request-sized ``operation`` batches."""
         return read_batches(path, operation, self._plan.records_per_request, self._texts)
 
+    @property
+    def sends_as_given(self) -> bool:
+        """Whether records are sent as their stored texts, looked up by ranges of sorted digests."""
+        return self._texts is not None
+
     def send(self, customer_list_id: str | None, batches: Iterator[Batch], total: int) -> str | None:
         """Send ``batches`` (``total`` records); with no list id yet, the first batch (an ADD) creates it.
 

@@ -127,14 +127,17 @@ class DigestBuckets:
         """The distinct digests of one bucket."""
         return set(split_records(self.bucket(first_byte)))
 
-    def write_distinct(self, handle: IO[bytes]) -> int:
-        """Write the distinct digests to ``handle`` in ascending order, one bucket in memory at a time;
-        how many there are."""
+    def write_distinct(self, handle: IO[bytes], *, ordered: bool = True) -> int:
+        """Write the distinct digests to ``handle``, one bucket in memory at a time; how many there are.
+
+        ``ordered``: in ascending order; else grouped by first byte only (sorting costs about a third of
+        the time, and sending needs no order).
+        """
         count = 0
         for first_byte in range(BUCKETS):
-            digests = sorted(self.distinct(first_byte))
-            count += len(digests)
-            handle.write(b"".join(digests))
+            distinct = self.distinct(first_byte)
+            count += len(distinct)
+            handle.write(b"".join(sorted(distinct) if ordered else distinct))
         return count
 
     def close(self) -> None:

@@ -105,7 +105,8 @@ def _append_or_remove(
 ) -> UploadResult:
     spool_path = os.path.join(workdir, "digests.bin")
     with open(spool_path, "wb") as spool:
-        unique = read.write_distinct(spool)  # each identifier once, sorted: flat memory at any size
+        # Each identifier once, a bucket at a time (flat memory at any size); texts are looked up by range.
+        unique = read.write_distinct(spool, ordered=writer.sends_as_given)
     customer_list_id = writer.find_list_id()
     operation = "ADD" if plan.mode == "append" else "REMOVE"
     if customer_list_id is None and operation == "REMOVE":

@@ -211,3 +211,16 @@ def test_write_sorted_writes_each_digest_once_in_order(tmp_path: Path, buckets: 
         assert buckets([5, 1, 5, 300, 1]).write_distinct(handle) == 3
     data = out.read_bytes()
     assert [data[i : i + 32] for i in range(0, len(data), 32)] == sorted(digest(n) for n in (1, 5, 300))
+
+
+def test_write_distinct_unordered_writes_each_digest_once_grouped_by_first_byte(
+    tmp_path: Path, buckets: Any
+) -> None:
+    numbers = [n % 700 for n in range(2_000)]
+    out = tmp_path / "grouped"
+    with open(out, "wb") as handle:
+        assert buckets(numbers).write_distinct(handle, ordered=False) == 700
+    data = out.read_bytes()
+    written = [data[i : i + 32] for i in range(0, len(data), 32)]
+    assert sorted(written) == sorted(digest(n) for n in range(700))  # each once
+    assert [record[0] for record in written] == sorted(record[0] for record in written)  # bucket by bucket
